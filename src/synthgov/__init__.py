@@ -1,0 +1,52 @@
+"""synthgov: governed synthetic data.
+
+The public API. Everything a user needs is importable from here::
+
+    import synthgov as sg
+    df = sg.read("data.csv")
+    syn = sg.CopulaSynthesizer(random_state=0).fit(df)
+    out = syn.sample(1000)
+"""
+
+from .errors import (
+    ConditionError,
+    ConstraintError,
+    InputError,
+    IntegrityError,
+    ModelFileError,
+    NotFittedError,
+    ParameterError,
+    PolicyDenied,
+    PrivacyBudgetError,
+    SchemaError,
+    SynthgovError,
+)
+from .table import (
+    Column,
+    FixedCombinations,
+    Formula,
+    Inequality,
+    Kind,
+    PIIDetector,
+    Range,
+    TableSchema,
+    detect_pii,
+    infer_schema,
+    read,
+    register_pii_detector,
+    write,
+)
+from .workspace import Workspace, workspace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "read", "write", "TableSchema", "Column", "Kind", "infer_schema",
+    "PIIDetector", "detect_pii", "register_pii_detector",
+    "Inequality", "Range", "Formula", "FixedCombinations",
+    "Workspace", "workspace",
+    "SynthgovError", "ParameterError", "InputError", "SchemaError", "NotFittedError",
+    "ConditionError", "ConstraintError", "ModelFileError", "PrivacyBudgetError",
+    "IntegrityError", "PolicyDenied",
+]

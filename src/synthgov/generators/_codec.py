@@ -1,0 +1,324 @@
+"""Table codec: between a user's table and the numbers and levels a generator models.
+
+Shared by every generator so that they all treat kinds, rare levels, datetimes,
+rounding, bounds, constraints and regenerated columns the same way:
+
+* :meth:`TableCodec.fit` checks the data against the schema, fills in the facts
+  each column needs, checks every constraint holds for the data, and returns the
+  *model frame*: numeric and datetime columns as floats (datetimes in ns), categorical
+  and boolean columns as levels (rare ones grouped), with constraints encoded.
+* :meth:`TableCodec.decode` turns sampled model rows back into a table: decodes
+  constraints, rounds to each column's step, clips to bounds, repairs any
+  constraint rounding broke, restores dtypes and datetime formats, and makes
+  fresh identifiers and placeholder text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConditionError, ConstraintError, SchemaError
+from ..table.constraints import (
+    Constraint,
+    FixedCombinations,
+    Formula,
+    Inequality,
+    constraint_from_dict,
+    order_for_encoding,
+)
+from ..table.infer import complete_column, parse_datetimes
+from ..table.schema import Column, Kind, TableSchema
+from ._regenerate import integer_identifiers, shaped_values
+
+__all__ = ["TableCodec", "ModelColumn"]
+
+_DT_UNITS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelColumn:
+    """One column of the model frame."""
+
+    name: str
+    kind: str  # "numeric" or "categorical"
+    step: float | None = None
+    lo: float | None = None
+    hi: float | None = None
+    levels: tuple | None = None  # categorical: known levels in order (rare label last)
+    source: str | None = None  # the table column it stands for (None for derived ones)
+
+
+def _step_of(col: Column) -> float | None:
+    if col.integer:
+        return 1.0
+    return 10.0 ** -col.decimals if col.decimals is not None else None
+
+
+def _datetime_step(ns: np.ndarray) -> float:
+    v = ns.astype("int64")
+    for unit in _DT_UNITS:
+        if np.all(v % unit == 0):
+            return float(unit)
+    return 1.0
+
+
+def _to_ns(values: pd.Series, col: Column) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        parsed = parsed.astype("datetime64[ns]")
+    else:
+        text = values.astype(object).where(values.notna(), None)
+        parsed = parse_datetimes(pd.Series(text, index=values.index, dtype=object).dropna().astype(str), col.datetime_format)
+        parsed = parsed.reindex(values.index)
+    out = parsed.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
+    out[pd.isna(parsed).to_numpy()] = np.nan
+    return out
+
+
+class TableCodec:
+    """Translate between a table and a generator's model frame (see module docs)."""
+
+    def __init__(self, schema: TableSchema, constraints: list[Constraint], model_columns: list[ModelColumn],
+                 steps: dict[str, float | None]):
+        self.schema = schema
+        self.constraints = constraints
+        self.model_columns = model_columns
+        self.steps = steps
+
+    # -- fit ---------------------------------------------------------------------
+    @classmethod
+    def fit(cls, df: pd.DataFrame, schema: TableSchema, extra_constraints=()) -> tuple[TableCodec, pd.DataFrame]:
+        missing = [c for c in schema.names if c not in df.columns]
+        if missing:
+            raise SchemaError(f"the data lacks column(s) named in the schema: {', '.join(missing)}",
+                              hint="use the schema made from this table, or add the columns")
+        extra = [c for c in df.columns if c not in schema]
+        if extra:
+            raise SchemaError(f"the data has column(s) the schema does not describe: {', '.join(map(str, extra))}",
+                              hint="drop them from the data or add them to the schema")
+        k = schema.rare_threshold
+        completed = tuple(complete_column(col, df[col.name], k) for col in schema.columns)
+        extra_constraints = tuple(c if isinstance(c, Constraint) else constraint_from_dict(c) for c in extra_constraints)
+        schema = dataclasses.replace(schema, columns=completed, constraints=schema.constraints + extra_constraints)
+        constraints = order_for_encoding(schema.constraints)
+        for con in constraints:
+            bad = [c for c in con.columns if not schema[c].modelled]
+            if bad:
+                raise ConstraintError(
+                    f"constraint {con.describe()} names column(s) that are regenerated, not modelled: {', '.join(bad)}",
+                    hint="constraints apply to numeric, datetime, categorical and boolean columns",
+                )
+            if not isinstance(con, FixedCombinations):
+                wrong = [c for c in con.columns if schema[c].kind not in (Kind.NUMERIC, Kind.DATETIME)]
+                if wrong:
+                    raise ConstraintError(f"constraint {con.describe()} needs numeric or datetime columns, "
+                                          f"but {', '.join(wrong)} is not", hint="use fixed_combinations for categories")
+
+        frame: dict[str, Any] = {}
+        steps: dict[str, float | None] = {}
+        for col in schema.columns:
+            if not col.modelled:
+                continue
+            series = df[col.name]
+            if col.kind is Kind.NUMERIC:
+                frame[col.name] = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
+                steps[col.name] = _step_of(col)
+            elif col.kind is Kind.DATETIME:
+                ns = _to_ns(series, col)
+                frame[col.name] = ns
+                steps[col.name] = _datetime_step(ns[~np.isnan(ns)])
+            else:
+                frame[col.name] = cls._levels_of(series, col, strict=True)
+        model = pd.DataFrame(frame, index=pd.RangeIndex(len(df)))
+        for con in constraints:
+            con.validate_against(model)
+        for con in constraints:
+            model = con.encode(model)
+
+        mcols: list[ModelColumn] = []
+        for name in model.columns:
+            if name in schema and schema[name].modelled:
+                col = schema[name]
+                if col.kind in (Kind.NUMERIC, Kind.DATETIME):
+                    lo, hi = cls._bounds(col, model[name].to_numpy(dtype="float64"))
+                    mcols.append(ModelColumn(name, "numeric", steps[name], lo, hi, source=name))
+                else:
+                    levels = tuple(col.categories or ()) + ((col.rare_label,) if col.rare_grouped and col.rare_label else ())
+                    mcols.append(ModelColumn(name, "categorical", levels=levels, source=name))
+            else:  # derived by a constraint
+                con = next(c for c in constraints if name in (getattr(c, "diff_column", None), getattr(c, "combo_column", None)))
+                if isinstance(con, Inequality):
+                    x = model[name].to_numpy(dtype="float64")
+                    s_lo, s_hi = steps.get(con.low), steps.get(con.high)
+                    step = min(s_lo, s_hi) if s_lo and s_hi else None
+                    mcols.append(ModelColumn(name, "numeric", step, float(np.nanmin(x)), float(np.nanmax(x))))
+                else:
+                    mcols.append(ModelColumn(name, "categorical"))
+        return cls(schema, constraints, mcols, steps), model
+
+    @staticmethod
+    def _bounds(col: Column, x: np.ndarray) -> tuple[float, float]:
+        if col.kind is Kind.DATETIME:
+            return float(pd.Timestamp(col.minimum).value), float(pd.Timestamp(col.maximum).value)
+        return float(col.minimum), float(col.maximum)
+
+    @staticmethod
+    def _levels_of(series: pd.Series, col: Column, *, strict: bool) -> np.ndarray:
+        """Values mapped onto the column's levels; unknown ones go to the rare label."""
+        values = series.astype(object).to_numpy()
+        cats = list(col.categories or ())
+        known = {(v.item() if hasattr(v, "item") else v) for v in cats}
+        out = np.empty(len(values), dtype=object)
+        unknown: list = []
+        for i, v in enumerate(values):
+            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+                out[i] = None
+                continue
+            v = v.item() if hasattr(v, "item") else v
+            if v in known:
+                out[i] = v
+            elif col.rare_grouped and col.rare_label is not None:
+                out[i] = col.rare_label
+            else:
+                out[i] = v
+                unknown.append(v)
+        if unknown and strict:
+            raise SchemaError(
+                f"column '{col.name}' holds value(s) not among its categories: "
+                f"{', '.join(repr(v) for v in list(dict.fromkeys(unknown))[:3])}",
+                hint="add them to the schema's categories or let inference list them",
+            )
+        return out
+
+    # -- conditions ----------------------------------------------------------------
+    def model_column_for(self, name: str) -> ModelColumn:
+        """The model column conditions on table column ``name`` act on (raises ConditionError)."""
+        if name not in self.schema:
+            raise ConditionError(f"unknown column {name!r} in conditions",
+                                 hint=f"columns are: {', '.join(self.schema.names)}")
+        col = self.schema[name]
+        if not col.modelled:
+            raise ConditionError(f"column {name!r} is {col.kind.value}: it is regenerated, so it cannot be conditioned on")
+        for con in self.constraints:
+            if name in con.derived and not isinstance(con, FixedCombinations):
+                raise ConditionError(
+                    f"column {name!r} is computed by constraint {con.describe()}, so it cannot be conditioned on",
+                    hint="condition on the columns it is computed from",
+                )
+        return next(m for m in self.model_columns if m.source == name)
+
+    def combination_for(self, name: str) -> FixedCombinations | None:
+        return next((c for c in self.constraints if isinstance(c, FixedCombinations) and name in c.columns), None)
+
+    def model_values(self, name: str, values: pd.Series) -> np.ndarray:
+        """Table values of column ``name`` as model values (floats or levels)."""
+        col = self.schema[name]
+        if col.kind is Kind.NUMERIC:
+            try:
+                return pd.to_numeric(values, errors="raise").to_numpy(dtype="float64")
+            except (TypeError, ValueError):
+                raise ConditionError(f"condition on numeric column {name!r} must be a number, got {values.iloc[0]!r}") from None
+        if col.kind is Kind.DATETIME:
+            if not pd.api.types.is_datetime64_any_dtype(values):
+                parsed = pd.to_datetime(values.astype(object), errors="coerce", format="mixed")
+                if parsed[values.notna()].isna().any():
+                    raise ConditionError(f"condition on datetime column {name!r} is not a date: {values.iloc[0]!r}")
+                values = parsed
+            return _to_ns(values, col)
+        return self._levels_of(values, col, strict=False)
+
+    # -- decode --------------------------------------------------------------------
+    def decode(self, model: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        n = len(model)
+        for con in reversed(self.constraints):
+            model = con.decode(model)
+        for col in self.schema.columns:
+            if col.kind in (Kind.NUMERIC, Kind.DATETIME):
+                model[col.name] = self._finish_numeric(col, model[col.name].to_numpy(dtype="float64"))
+        for con in sorted(self.constraints, key=lambda c: isinstance(c, Formula)):
+            model = con.repair(model, self.steps)
+        out: dict[str, Any] = {}
+        for col in self.schema.columns:
+            if col.modelled:
+                out[col.name] = self._cast(col, model[col.name])
+            else:
+                out[col.name] = self._regenerate(col, n, rng)
+        return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+    def _finish_numeric(self, col: Column, x: np.ndarray) -> np.ndarray:
+        step = self.steps.get(col.name)
+        lo, hi = self._bounds(col, x)
+        if step:
+            x = np.round(x / step) * step
+            lo_g, hi_g = np.ceil(lo / step - 1e-9) * step, np.floor(hi / step + 1e-9) * step
+            if lo_g <= hi_g:
+                lo, hi = lo_g, hi_g
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def _cast(col: Column, values: pd.Series) -> pd.Series:
+        missing = values.isna().to_numpy()
+        if col.kind is Kind.NUMERIC:
+            x = values.to_numpy(dtype="float64")
+            if col.dtype == "int":
+                return pd.Series(pd.array(np.where(missing, 0, x).astype("int64"), dtype="Int64")).where(~missing) \
+                    if missing.any() else pd.Series(x.astype("int64"))
+            if col.decimals is not None:
+                x = np.round(x, col.decimals)
+            return pd.Series(x)
+        if col.kind is Kind.DATETIME:
+            ns = values.to_numpy(dtype="float64")
+            stamps = pd.Series(np.where(missing, 0, ns).astype("int64").astype("datetime64[ns]"))
+            stamps[missing] = pd.NaT
+            if col.dtype == "datetime" or col.datetime_format is None:
+                return stamps
+            uniq, inverse = np.unique(stamps[~missing].to_numpy(), return_inverse=True)
+            text = pd.Series(pd.DatetimeIndex(uniq).strftime(col.datetime_format)).to_numpy(dtype=object)
+            out = np.full(len(stamps), None, dtype=object)
+            out[~missing] = text[inverse]
+            return pd.Series(out)
+        # categorical / boolean
+        obj = values.astype(object).to_numpy()
+        if col.dtype == "bool":
+            return pd.Series(pd.array([None if m else bool(v) for v, m in zip(obj, missing, strict=True)], dtype="boolean")) \
+                if missing.any() else pd.Series(obj.astype(bool))
+        if col.dtype in ("int", "float") and not (col.rare_grouped and col.rare_label):
+            x = np.where(missing, np.nan, obj).astype("float64")
+            if col.dtype == "int":
+                return pd.Series(pd.array(np.where(missing, 0, x).astype("int64"), dtype="Int64")).where(~missing) \
+                    if missing.any() else pd.Series(x.astype("int64"))
+            return pd.Series(x)
+        return pd.Series(obj)
+
+    def _regenerate(self, col: Column, n: int, rng: np.random.Generator) -> pd.Series:
+        if col.kind is Kind.IDENTIFIER and col.integer:
+            ids = integer_identifiers(n, rng, minimum=int(col.minimum or 1), maximum=int(col.maximum or n),
+                                      sequential="sequential" in col.flags)
+            return pd.Series(ids)
+        unique = col.kind is Kind.IDENTIFIER
+        values = np.asarray(shaped_values(col.shape, n, rng, unique=unique, email=col.pii == "email"), dtype=object)
+        if not unique and col.missing_rate > 0:
+            values[rng.random(n) < col.missing_rate] = None
+        return pd.Series(values)
+
+    # -- persistence ----------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema.to_dict(),
+            "steps": self.steps,
+            "model_columns": [dataclasses.asdict(m) | {"levels": list(m.levels) if m.levels is not None else None}
+                              for m in self.model_columns],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TableCodec:
+        schema = TableSchema.from_dict(state["schema"])
+        mcols = [ModelColumn(**{**m, "levels": tuple(m["levels"]) if m.get("levels") is not None else None})
+                 for m in state["model_columns"]]
+        return cls(schema, order_for_encoding(schema.constraints), mcols, dict(state["steps"]))

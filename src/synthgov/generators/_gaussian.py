@@ -1,0 +1,125 @@
+"""Multivariate normal machinery for the Gaussian copula.
+
+* :func:`latent_from_intervals` draws normal scores for CDF intervals (randomised
+  ranks, so ties and categories do not bias correlations).
+* :func:`nearest_correlation` makes an estimate a valid correlation matrix.
+* :func:`sample_truncated` samples N(0, R) restricted, row by row, to boxes
+  ``lower <= z <= upper`` (points allowed). Dimensions with no bound are drawn
+  exactly from the conditional normal; bounded ones by Gibbs sweeps of exact
+  univariate truncated-normal draws (inverse-CDF, no rejection), so every row
+  satisfies its bounds by construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+__all__ = ["latent_from_intervals", "nearest_correlation", "sample_truncated", "EPS", "GIBBS_SWEEPS"]
+
+#: Uniforms are kept in [EPS, 1 - EPS] so normal scores stay finite (|z| < 6).
+EPS = 1e-9
+GIBBS_SWEEPS = 25
+
+
+def latent_from_intervals(lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Normal scores of uniforms drawn in [lo, hi]."""
+    u = lo + (hi - lo) * rng.random(len(lo))
+    return ndtri(np.clip(u, EPS, 1 - EPS))
+
+
+def to_z_bounds(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normal-score bounds for CDF bounds (0 and 1 map to -inf and +inf)."""
+    zl = np.where(lo <= 0.0, -np.inf, ndtri(np.clip(lo, EPS, 1 - EPS)))
+    zh = np.where(hi >= 1.0, np.inf, ndtri(np.clip(hi, EPS, 1 - EPS)))
+    return zl, zh
+
+
+def nearest_correlation(c: np.ndarray, floor: float = 1e-6) -> np.ndarray:
+    """Clip eigenvalues at ``floor`` and rescale to unit diagonal."""
+    c = np.nan_to_num((c + c.T) / 2.0, nan=0.0)
+    np.fill_diagonal(c, 1.0)
+    w, v = np.linalg.eigh(c)
+    if w.min() >= floor:
+        return c
+    c = (v * np.maximum(w, floor)) @ v.T
+    d = np.sqrt(np.diag(c))
+    c = c / np.outer(d, d)
+    np.fill_diagonal(c, 1.0)
+    return c
+
+
+def _truncnorm(mu: np.ndarray, sd: np.ndarray | float, a: np.ndarray, b: np.ndarray, rng) -> np.ndarray:
+    """One draw of N(mu, sd^2) truncated to [a, b] per element (inverse CDF on the safer tail)."""
+    al, be = (a - mu) / sd, (b - mu) / sd
+    flip = al > 0  # work in the lower tail where ndtr keeps precision
+    lo = np.where(flip, -be, al)
+    hi = np.where(flip, -al, be)
+    plo, phi = ndtr(lo), ndtr(hi)
+    u = plo + (phi - plo) * rng.random(len(mu))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = ndtri(u)
+    x = np.where(np.isfinite(x), x, np.where(np.isfinite(lo), lo, hi))
+    x = np.clip(x, lo, hi)
+    x = np.where(flip, -x, x)
+    return np.clip(mu + sd * x, a, b)
+
+
+def sample_truncated(
+    corr: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    sweeps: int = GIBBS_SWEEPS,
+) -> np.ndarray:
+    """Draw one z per row of ``lower``/``upper`` (shape n x d) from N(0, corr) restricted to the box."""
+    n, d = lower.shape
+    bounded = np.flatnonzero(np.isfinite(lower).any(axis=0) | np.isfinite(upper).any(axis=0))
+    free = np.setdiff1d(np.arange(d), bounded)
+    z = np.empty((n, d))
+    if len(bounded):
+        c = bounded
+        rcc = corr[np.ix_(c, c)]
+        q = np.linalg.inv(rcc)
+        lo, hi = lower[:, c], upper[:, c]
+        zc = np.empty((n, len(c)))
+        for j in range(len(c)):  # start from the truncated marginals
+            zc[:, j] = _truncnorm(np.zeros(n), 1.0, lo[:, j], hi[:, j], rng)
+        is_point = lo == hi
+        need = 0 if is_point.all() or len(c) == 1 else sweeps
+        for _ in range(need):
+            for j in range(len(c)):
+                if is_point[:, j].all():
+                    continue
+                qj = q[j].copy()
+                qjj = qj[j]
+                qj[j] = 0.0
+                mu = -(zc @ qj) / qjj
+                zc[:, j] = _truncnorm(mu, 1.0 / np.sqrt(qjj), lo[:, j], hi[:, j], rng)
+        z[:, c] = zc
+    if len(free):
+        f = free
+        if len(bounded):
+            c = bounded
+            rcc_inv = np.linalg.inv(corr[np.ix_(c, c)])
+            b = corr[np.ix_(f, c)] @ rcc_inv
+            cond_cov = corr[np.ix_(f, f)] - b @ corr[np.ix_(c, f)]
+            mean = z[:, c] @ b.T
+        else:
+            cond_cov = corr[np.ix_(f, f)]
+            mean = 0.0
+        chol = np.linalg.cholesky(nearest_correlation_cov(cond_cov))
+        z[:, f] = mean + rng.standard_normal((n, len(f))) @ chol.T
+    return z
+
+
+def nearest_correlation_cov(cov: np.ndarray, floor: float = 1e-10) -> np.ndarray:
+    """Symmetrise a covariance and lift tiny or negative eigenvalues so Cholesky succeeds."""
+    cov = (cov + cov.T) / 2.0
+    try:
+        np.linalg.cholesky(cov)
+        return cov
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(cov)
+        return (v * np.maximum(w, floor)) @ v.T

@@ -1,0 +1,214 @@
+"""Per-dimension marginals for copula-style generators.
+
+Each marginal maps values to intervals of the unit interval (``to_intervals``)
+and back (``from_uniform``):
+
+* :class:`Continuous` – smoothed empirical quantiles (linear interpolation
+  between up to ``grid`` order statistics), rounded to a step and clipped to bounds.
+* :class:`Discrete` – numeric values with few distinct levels, kept in value
+  order so that the copula's correlations stay meaningful.
+* :class:`Categorical` – levels in frequency order, each owning an interval
+  whose width is its probability.
+
+They hold no rows: only quantile grids, levels and probabilities, and they
+serialise to a JSON dict plus named numpy arrays (no pickle).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Marginal", "Continuous", "Discrete", "Categorical", "marginal_from_state", "fit_numeric"]
+
+#: Numeric columns with at most this many distinct values are modelled as discrete.
+MAX_DISCRETE = 64
+
+
+def _jsonable(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+class Marginal:
+    kind = ""
+
+    def to_intervals(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper CDF bounds of each value (missing values get (0, 1))."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def from_uniform(self, u: np.ndarray) -> np.ndarray:
+        """Values for uniforms ``u`` in (0, 1)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON-friendly metadata, named arrays)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+
+def _round(x: np.ndarray, step: float | None, lo: float, hi: float) -> np.ndarray:
+    if step:
+        x = np.round(x / step) * step
+        # keep inside the bounds after rounding, on the grid
+        x = np.where(x < lo, np.ceil(lo / step - 1e-9) * step, x)
+        x = np.where(x > hi, np.floor(hi / step + 1e-9) * step, x)
+    return np.clip(x, lo, hi)
+
+
+class Continuous(Marginal):
+    """Smoothed empirical quantile function."""
+
+    kind = "continuous"
+
+    def __init__(self, grid: np.ndarray, step: float | None, sorted_values: np.ndarray | None = None):
+        self.grid = np.asarray(grid, dtype="float64")
+        self.step = step
+        self._sorted = sorted_values  # only during fit, never saved
+
+    @classmethod
+    def fit(cls, x: np.ndarray, *, step: float | None, points: int = 2001) -> Continuous:
+        s = np.sort(x)
+        k = int(min(len(s), points))
+        grid = np.quantile(s, np.linspace(0.0, 1.0, k)) if k > 1 else np.repeat(s[:1], 2)
+        return cls(grid, step, s)
+
+    def to_intervals(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = self._sorted if self._sorted is not None else self.grid
+        n = len(s)
+        lo = np.searchsorted(s, values, side="left") / n
+        hi = np.searchsorted(s, values, side="right") / n
+        nan = np.isnan(values)
+        lo[nan], hi[nan] = 0.0, 1.0
+        return lo, hi
+
+    def cdf(self, value: float) -> float:
+        """Smoothed CDF (inverse of :meth:`from_uniform` before rounding)."""
+        g = self.grid
+        if value <= g[0]:
+            return 0.0
+        if value >= g[-1]:
+            return 1.0
+        probs = np.linspace(0.0, 1.0, len(g))
+        return float(np.interp(value, g, probs))
+
+    def from_uniform(self, u: np.ndarray) -> np.ndarray:
+        g = self.grid
+        x = np.interp(u, np.linspace(0.0, 1.0, len(g)), g)
+        return _round(x, self.step, g[0], g[-1])
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return float(self.grid[0]), float(self.grid[-1])
+
+    def state(self):
+        return {"kind": self.kind, "step": self.step}, {"grid": self.grid}
+
+
+class _Levels(Marginal):
+    """Shared machinery for marginals over a finite set of levels."""
+
+    def __init__(self, levels: list, probs: np.ndarray):
+        self.levels = list(levels)
+        p = np.asarray(probs, dtype="float64")
+        self.probs = p / p.sum()
+        self.cum = np.concatenate([[0.0], np.cumsum(self.probs)])
+        self.cum[-1] = 1.0
+
+    def codes_of(self, values) -> np.ndarray:
+        """Index of each value's level (-1 for unknown or missing)."""
+        index = {v: i for i, v in enumerate(self.levels)}
+        return np.fromiter((index.get(_jsonable(v), -1) for v in values), dtype=np.int64, count=len(values))
+
+    def interval_of_codes(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.where(codes >= 0, self.cum[np.maximum(codes, 0)], 0.0)
+        hi = np.where(codes >= 0, self.cum[np.maximum(codes, 0) + 1], 1.0)
+        return lo, hi
+
+    def codes_from_uniform(self, u: np.ndarray) -> np.ndarray:
+        codes = np.searchsorted(self.cum, u, side="right") - 1
+        codes = np.clip(codes, 0, len(self.levels) - 1)
+        # never land on a zero-probability level
+        zero = self.probs[codes] == 0
+        if zero.any():
+            nz = np.flatnonzero(self.probs > 0)
+            codes[zero] = nz[np.searchsorted(nz, codes[zero]).clip(0, len(nz) - 1)]
+        return codes
+
+
+class Discrete(_Levels):
+    """Numeric levels in value order."""
+
+    kind = "discrete"
+
+    def to_intervals(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lv = np.asarray(self.levels, dtype="float64")
+        codes = np.searchsorted(lv, values)
+        known = (codes < len(lv)) & (lv[np.minimum(codes, len(lv) - 1)] == values)
+        return self.interval_of_codes(np.where(known, codes, -1))
+
+    def from_uniform(self, u: np.ndarray) -> np.ndarray:
+        return np.asarray(self.levels, dtype="float64")[self.codes_from_uniform(u)]
+
+    def range_interval(self, low: float | None, high: float | None) -> tuple[float, float]:
+        lv = np.asarray(self.levels, dtype="float64")
+        i = 0 if low is None else int(np.searchsorted(lv, low, side="left"))
+        j = len(lv) if high is None else int(np.searchsorted(lv, high, side="right"))
+        return float(self.cum[i]), float(self.cum[j]) if j > i else float(self.cum[i])
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return float(self.levels[0]), float(self.levels[-1])
+
+    def state(self):
+        return {"kind": self.kind}, {"levels": np.asarray(self.levels, dtype="float64"), "probs": self.probs}
+
+
+class Categorical(_Levels):
+    """Levels in frequency order (most frequent first)."""
+
+    kind = "categorical"
+
+    @classmethod
+    def fit(cls, values, *, levels: list | None = None) -> Categorical:
+        """Fit on ``values`` (missing ignored); ``levels`` fixes the order of known levels."""
+        counts = pd.Series(values, dtype=object).dropna().value_counts()
+        counts.index = [_jsonable(v) for v in counts.index]
+        found = sorted(counts.index, key=lambda v: (-counts[v], str(v)))
+        if levels is not None:
+            known = set(levels)
+            found = list(levels) + [v for v in found if v not in known]
+        probs = np.array([counts.get(v, 0) for v in found], dtype="float64")
+        if probs.sum() == 0:
+            probs[:] = 1.0
+        return cls(found, probs)
+
+    def to_intervals(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.interval_of_codes(self.codes_of(values))
+
+    def from_uniform(self, u: np.ndarray) -> np.ndarray:
+        arr = np.empty(len(self.levels), dtype=object)
+        arr[:] = self.levels
+        return arr[self.codes_from_uniform(u)]
+
+    def state(self):
+        return {"kind": self.kind, "levels": [_jsonable(v) for v in self.levels]}, {"probs": self.probs}
+
+
+def fit_numeric(x: np.ndarray, *, step: float | None) -> Marginal:
+    """Discrete marginal for few distinct values, else smoothed quantiles."""
+    uniq, counts = np.unique(x, return_counts=True)
+    if len(uniq) <= MAX_DISCRETE:
+        return Discrete(list(uniq), counts.astype("float64"))
+    return Continuous.fit(x, step=step)
+
+
+def marginal_from_state(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Marginal:
+    kind = meta.get("kind")
+    if kind == "continuous":
+        return Continuous(arrays["grid"], meta.get("step"))
+    if kind == "discrete":
+        return Discrete(list(arrays["levels"]), arrays["probs"])
+    if kind == "categorical":
+        return Categorical(list(meta["levels"]), arrays["probs"])
+    raise ValueError(f"unknown marginal kind {kind!r}")

@@ -1,0 +1,394 @@
+"""Gaussian copula synthesizer.
+
+Each modelled column gets its own marginal (smoothed empirical quantiles for
+continuous numbers and datetimes, value-ordered levels for numbers with few
+distinct values, frequency-ordered intervals for categories); a column with
+missing values gets a missingness indicator of its own, correlated with the rest.
+Rows are mapped to normal scores with randomised ranks, and the dependence
+between columns is their correlation matrix.
+
+Sampling draws normal scores and maps them back through the marginals.
+Conditions (equality or ranges, one value for all rows or one per row) are
+exact: they fix or bound the normal scores of the conditioned columns and the
+others are drawn from the conditional normal (Gibbs sweeps of inverse-CDF
+truncated-normal draws where bounds apply, never a rejection loop).
+
+This generator offers **no formal privacy guarantee** (``privacy_`` is None):
+it learns marginals and correlations from the real data, and extreme values
+of numeric columns can appear in the output.
+
+>>> import pandas as pd, synthgov as sg
+>>> df = pd.DataFrame({"age": list(range(20, 80)) * 2, "sex": ["f", "m", "f"] * 40})
+>>> syn = sg.CopulaSynthesizer(random_state=0).fit(df)
+>>> out = syn.sample(100, conditions={"sex": "m", "age": (30, 40)})
+>>> bool((out["sex"] == "m").all()), int(out["age"].min()) >= 30, int(out["age"].max()) <= 40
+(True, True, True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+
+from ..errors import ConditionError, InputError, ParameterError
+from ..table.constraints import Constraint, constraint_from_dict
+from ..table.io import read
+from ..table.schema import TableSchema
+from ._codec import ModelColumn, TableCodec
+from ._gaussian import EPS, latent_from_intervals, nearest_correlation, sample_truncated, to_z_bounds
+from ._marginals import Categorical, Continuous, Discrete, Marginal, fit_numeric, marginal_from_state
+from .base import ProgressCallback, Synthesizer, check_random_state
+
+__all__ = ["CopulaSynthesizer"]
+
+MIN_ROWS = 2
+CHUNK = 250_000
+
+
+@dataclasses.dataclass
+class _Dim:
+    column: str  # model column
+    marginal: Marginal
+    indicator: bool = False  # True: the missingness indicator of `column`
+
+
+class CopulaSynthesizer(Synthesizer):
+    """Gaussian copula over per-column marginals (see module docs).
+
+    Args:
+        random_state: seed; the same seed gives byte-identical output, fit included.
+        constraints: :mod:`synthgov.table.constraints` objects (or their dict form),
+            added to those in the schema.
+        quantile_points: grid size of continuous marginals (more: closer to the data's shape).
+    """
+
+    name = "copula"
+
+    def __init__(self, *, random_state: int | None = None, constraints=(), quantile_points: int = 2001):
+        self.random_state = check_random_state(random_state)
+        if isinstance(constraints, (Constraint, dict)):
+            constraints = [constraints]
+        self.constraints = tuple(c if isinstance(c, Constraint) else constraint_from_dict(c) for c in constraints)
+        if isinstance(quantile_points, bool) or not isinstance(quantile_points, int) or not 2 <= quantile_points <= 100_000:
+            raise ParameterError(f"quantile_points must be an integer in 2..100000, got {quantile_points!r}")
+        self.quantile_points = quantile_points
+        self.schema_: TableSchema | None = None
+
+    # -- fit -----------------------------------------------------------------
+    def fit(self, data, *, schema=None, progress: ProgressCallback | None = None) -> CopulaSynthesizer:
+        df = data if isinstance(data, pd.DataFrame) else read(data)
+        if isinstance(df, pd.DataFrame) and len(df) < MIN_ROWS:
+            raise InputError(f"the table has {len(df)} row(s); a synthesizer needs at least {MIN_ROWS}",
+                             hint="provide more rows")
+        if schema is None:
+            schema = TableSchema.infer(df)
+        elif not isinstance(schema, TableSchema):
+            schema = TableSchema.load(schema)
+        codec, model = TableCodec.fit(df, schema, self.constraints)
+        rng = np.random.default_rng(self.random_state)
+        dims: list[_Dim] = []
+        latent: list[np.ndarray] = []
+        total = len(codec.model_columns)
+        for i, mc in enumerate(codec.model_columns):
+            if mc.kind == "numeric":
+                x = model[mc.name].to_numpy(dtype="float64")
+                present = ~np.isnan(x)
+                marginal = fit_numeric(x[present], step=mc.step)
+                if isinstance(marginal, Continuous):
+                    marginal = Continuous.fit(x[present], step=mc.step, points=self.quantile_points)
+            else:
+                values = model[mc.name].to_numpy(dtype=object)
+                present = pd.notna(values)
+                marginal = Categorical.fit(values, levels=list(mc.levels) if mc.levels else None)
+                x = values
+            lo, hi = marginal.to_intervals(x)
+            dims.append(_Dim(mc.name, marginal))
+            latent.append(latent_from_intervals(lo, hi, rng))
+            if not present.all():
+                ind = Categorical.fit(np.where(present, "present", "missing").astype(object))
+                dims.append(_Dim(mc.name, ind, indicator=True))
+                lo, hi = ind.to_intervals(np.where(present, "present", "missing").astype(object))
+                latent.append(latent_from_intervals(lo, hi, rng))
+            if isinstance(marginal, Continuous):
+                marginal._sorted = None  # no rows kept after fit
+            if progress:
+                progress("fit", i + 1, total)
+        z = np.column_stack(latent) if latent else np.zeros((len(df), 0))
+        corr = np.corrcoef(z, rowvar=False) if z.shape[1] > 1 else np.ones((z.shape[1], z.shape[1]))
+        self.codec_ = codec
+        self.dims_ = dims
+        self.corr_ = nearest_correlation(np.atleast_2d(corr)) if z.shape[1] else np.zeros((0, 0))
+        self.schema_ = codec.schema
+        self.n_rows_ = len(df)
+        self._rng = np.random.default_rng(rng.integers(0, 2**63))
+        self.privacy_ = None
+        return self
+
+    # -- conditions ------------------------------------------------------------
+    def _dim_index(self, column: str, indicator: bool = False) -> int | None:
+        for i, d in enumerate(self.dims_):
+            if d.column == column and d.indicator == indicator:
+                return i
+        return None
+
+    def _conditions(self, conditions, n: int, rng) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+        lower = np.full((n, len(self.dims_)), -np.inf)
+        upper = np.full((n, len(self.dims_)), np.inf)
+        forced: dict[str, np.ndarray] = {}
+        clips: dict[str, tuple[float, float]] = {}
+        if conditions is None:
+            return lower, upper, forced, clips
+        per_row = isinstance(conditions, pd.DataFrame)
+        if per_row:
+            items = [(c, conditions[c].reset_index(drop=True)) for c in conditions.columns]
+        elif isinstance(conditions, dict):
+            items = list(conditions.items())
+        else:
+            raise ParameterError("conditions must be a dict {column: value or (low, high)} or a DataFrame with one row per sample")
+        combos: dict[Any, dict[str, Any]] = {}
+        for column, value in items:
+            combo = self.codec_.combination_for(column) if column in self.schema_ else None
+            if combo is not None:
+                combos.setdefault(combo, {})[column] = value
+                continue
+            mc = self.codec_.model_column_for(column)
+            if per_row:
+                self._row_condition(mc, value, lower, upper, forced)
+            else:
+                self._scalar_condition(mc, value, lower, upper, forced, clips)
+        for combo, given in combos.items():
+            self._combo_condition(combo, given, n, per_row, lower, upper, rng)
+        return lower, upper, forced, clips
+
+    def _set(self, lower, upper, j: int, lo, hi) -> None:
+        zl, zh = to_z_bounds(np.asarray(lo, dtype="float64"), np.asarray(hi, dtype="float64"))
+        lower[:, j] = np.broadcast_to(zl, lower[:, j].shape)
+        upper[:, j] = np.broadcast_to(zh, upper[:, j].shape)
+
+    def _presence(self, column: str, lower, upper, missing) -> None:
+        """Fix the missingness indicator (True: missing) where it exists."""
+        j = self._dim_index(column, indicator=True)
+        if j is None:
+            if np.any(missing):
+                raise ConditionError(f"column {column!r} was never missing in the data, so it cannot be conditioned to be missing")
+            return
+        ind: Categorical = self.dims_[j].marginal  # type: ignore[assignment]
+        codes = np.where(np.asarray(missing), ind.levels.index("missing"), ind.levels.index("present"))
+        lo, hi = ind.interval_of_codes(np.broadcast_to(codes, (lower.shape[0],)).astype(np.int64))
+        self._set(lower, upper, j, lo, hi)
+
+    def _scalar_condition(self, mc: ModelColumn, value, lower, upper, forced, clips) -> None:
+        name = mc.source
+        j = self._dim_index(mc.name)
+        marginal = self.dims_[j].marginal
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            self._presence(name, lower, upper, True)
+            return
+        self._presence(name, lower, upper, False)
+        if mc.kind == "categorical":
+            if isinstance(value, (tuple, list, set)):
+                raise ConditionError(f"column {name!r} is categorical: condition it on one value, not {value!r}")
+            v = value.item() if hasattr(value, "item") else value
+            if v not in marginal.levels:
+                shown = ", ".join(repr(x) for x in marginal.levels[:10])
+                col = self.schema_[name]
+                note = f" (levels seen fewer than {self.schema_.rare_threshold} times are grouped as {col.rare_label!r})" \
+                    if col.rare_grouped else ""
+                raise ConditionError(f"impossible condition: {name!r} never takes the value {value!r}{note}",
+                                     hint=f"use one of: {shown}")
+            lo, hi = marginal.interval_of_codes(np.array([marginal.levels.index(v)]))
+            self._set(lower, upper, j, lo[0], hi[0])
+            return
+        if isinstance(value, (tuple, list)):
+            if len(value) != 2:
+                raise ConditionError(f"a range condition on {name!r} needs (low, high), got {value!r}")
+            low, high = (None if v is None else float(self.codec_.model_values(name, pd.Series([v]))[0]) for v in value)
+            if low is not None and high is not None and low > high:
+                raise ConditionError(f"range condition on {name!r} has low above high: {value!r}")
+            lo_b, hi_b = (low if low is not None else -np.inf), (high if high is not None else np.inf)
+            step = mc.step
+            g_lo = np.ceil(lo_b / step - 1e-9) * step if step and np.isfinite(lo_b) else lo_b
+            g_hi = np.floor(hi_b / step + 1e-9) * step if step and np.isfinite(hi_b) else hi_b
+            m_lo, m_hi = marginal.bounds
+            if g_lo > g_hi or g_lo > m_hi or g_hi < m_lo:
+                raise ConditionError(f"impossible condition: no value of {name!r} lies in {value!r}",
+                                     hint=f"values range from {m_lo:g} to {m_hi:g}")
+            if isinstance(marginal, Discrete):
+                u_lo, u_hi = marginal.range_interval(g_lo if np.isfinite(g_lo) else None, g_hi if np.isfinite(g_hi) else None)
+                if u_hi <= u_lo:
+                    raise ConditionError(f"impossible condition: no value of {name!r} seen in the data lies in {value!r}")
+            else:
+                u_lo, u_hi = marginal.cdf(g_lo), marginal.cdf(g_hi)
+                if u_hi <= u_lo:
+                    v = max(g_lo, m_lo) if np.isfinite(g_lo) else g_hi
+                    forced[mc.name] = np.full(lower.shape[0], v)
+                    u_lo = u_hi = min(max(marginal.cdf(v), EPS), 1 - EPS)
+            self._set(lower, upper, j, u_lo, u_hi)
+            clips[mc.name] = (g_lo, g_hi)
+            return
+        x = float(self.codec_.model_values(name, pd.Series([value]))[0])
+        m_lo, m_hi = marginal.bounds
+        if not m_lo <= x <= m_hi:
+            raise ConditionError(f"impossible condition: {name!r} = {value!r} is outside the range seen in the data",
+                                 hint=f"values range from {m_lo:g} to {m_hi:g} in model units")
+        if isinstance(marginal, Discrete):
+            lo, hi = marginal.to_intervals(np.array([x]))
+            if hi[0] <= lo[0]:
+                raise ConditionError(f"impossible condition: {name!r} never takes the value {value!r}",
+                                     hint=f"values seen: {', '.join(f'{v:g}' for v in marginal.levels[:10])}")
+            self._set(lower, upper, j, lo[0], hi[0])
+        else:
+            u = min(max(marginal.cdf(x), EPS), 1 - EPS)
+            self._set(lower, upper, j, u, u)
+        forced[mc.name] = np.full(lower.shape[0], x)
+
+    def _row_condition(self, mc: ModelColumn, values: pd.Series, lower, upper, forced) -> None:
+        name = mc.source
+        j = self._dim_index(mc.name)
+        marginal = self.dims_[j].marginal
+        missing = values.isna().to_numpy()
+        if self._dim_index(name, indicator=True) is not None:
+            self._presence(name, lower, upper, missing)
+        x = self.codec_.model_values(name, values)
+        if mc.kind == "categorical":
+            codes = marginal.codes_of(x)
+            lo, hi = marginal.interval_of_codes(codes)  # unknown or missing: unbounded
+        elif isinstance(marginal, Discrete):
+            lv = np.asarray(marginal.levels, dtype="float64")
+            idx = np.clip(np.searchsorted(lv, x), 0, len(lv) - 1)
+            prev = np.clip(idx - 1, 0, len(lv) - 1)
+            idx = np.where(np.abs(lv[prev] - x) < np.abs(lv[idx] - x), prev, idx)
+            lo, hi = marginal.interval_of_codes(np.where(np.isnan(x), -1, idx))
+        else:
+            g = marginal.grid
+            u = np.clip(np.interp(x, g, np.linspace(0.0, 1.0, len(g))), EPS, 1 - EPS)
+            lo = np.where(np.isnan(x), 0.0, u)
+            hi = np.where(np.isnan(x), 1.0, u)
+            forced[mc.name] = x
+        self._set(lower, upper, j, lo, hi)
+
+    def _combo_condition(self, combo, given: dict, n: int, per_row: bool, lower, upper, rng) -> None:
+        mc = next(m for m in self.codec_.model_columns if m.name == combo.combo_column)
+        j = self._dim_index(mc.name)
+        marginal: Categorical = self.dims_[j].marginal  # type: ignore[assignment]
+        parsed = [dict(zip(combo.columns, json.loads(level), strict=True)) for level in marginal.levels]
+        probs = marginal.probs
+        cache: dict[tuple, np.ndarray] = {}
+
+        def candidates(cond: dict) -> np.ndarray:
+            key = tuple(sorted((c, None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)) for c, v in cond.items()))
+            if key not in cache:
+                ok = np.array([all(v is None or p[c] == v for c, v in key) for p in parsed]) & (probs > 0)
+                if not ok.any():
+                    raise ConditionError(f"impossible condition: no combination of {', '.join(combo.columns)} "
+                                         f"seen in the data matches {dict(key)}")
+                cache[key] = np.flatnonzero(ok)
+            return cache[key]
+
+        def draw(cand: np.ndarray, size: int) -> np.ndarray:
+            return rng.choice(cand, size=size, p=probs[cand] / probs[cand].sum())
+
+        if per_row:
+            codes = np.array([draw(candidates({c: v.iloc[i] for c, v in given.items()}), 1)[0] for i in range(n)])
+        else:
+            codes = draw(candidates(given), n)
+        lo, hi = marginal.interval_of_codes(codes)
+        self._set(lower, upper, j, lo, hi)
+
+    # -- sample -----------------------------------------------------------------
+    def sample(self, n: int | None = None, *, conditions=None, random_state: int | None = None,
+               progress: ProgressCallback | None = None) -> pd.DataFrame:
+        """Draw ``n`` rows.
+
+        Args:
+            n: number of rows (defaults to the number of condition rows when
+                ``conditions`` is a DataFrame).
+            conditions: ``{column: value}`` for equality, ``{column: (low, high)}`` for
+                an inclusive range (either end may be None), ``{column: None}`` for
+                missing; or a DataFrame with one row of exact values per sample.
+            random_state: seed for this draw; if None the synthesizer's own stream
+                continues (so two calls give different rows, reproducibly).
+        """
+        self._check_fitted()
+        if isinstance(conditions, pd.DataFrame):
+            if n is None:
+                n = len(conditions)
+            elif n != len(conditions):
+                raise ParameterError(f"n={n} but conditions has {len(conditions)} rows", hint="leave n out or make them equal")
+        if n is None or isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ParameterError(f"n must be a positive integer, got {n!r}", hint="ask for at least one row")
+        n = int(n)
+        seed = check_random_state(random_state)
+        rng = np.random.default_rng(seed) if seed is not None else self._rng
+        lower, upper, forced, clips = self._conditions(conditions, n, rng)
+        conditioned = np.isfinite(lower).any() or np.isfinite(upper).any()
+        chol = np.linalg.cholesky(self.corr_) if self.corr_.size else None
+        parts = []
+        for start in range(0, n, CHUNK):
+            stop = min(n, start + CHUNK)
+            if conditioned:
+                z = sample_truncated(self.corr_, lower[start:stop], upper[start:stop], rng)
+            else:
+                z = rng.standard_normal((stop - start, len(self.dims_))) @ chol.T if chol is not None \
+                    else np.zeros((stop - start, 0))
+            parts.append(ndtr(z))
+            if progress:
+                progress("sample", stop, n)
+        u = np.vstack(parts) if parts else np.zeros((n, 0))
+        model: dict[str, Any] = {}
+        for j, dim in enumerate(self.dims_):
+            if dim.indicator:
+                continue
+            model[dim.column] = dim.marginal.from_uniform(u[:, j])
+        for j, dim in enumerate(self.dims_):
+            if dim.indicator:
+                missing = dim.marginal.from_uniform(u[:, j]) == "missing"
+                col = model[dim.column]
+                if col.dtype == object:
+                    col[missing] = None
+                else:
+                    col[missing] = np.nan
+        for name, (lo, hi) in clips.items():
+            model[name] = np.clip(model[name], lo, hi)
+        for name, x in forced.items():
+            model[name] = np.where(np.isnan(x), model[name], x)
+        frame = pd.DataFrame(model, index=pd.RangeIndex(n))
+        return self.codec_.decode(frame, rng)
+
+    # -- persistence ------------------------------------------------------------
+    def _state(self):
+        meta_dims, arrays = [], {"corr": self.corr_}
+        for i, dim in enumerate(self.dims_):
+            meta, arr = dim.marginal.state()
+            meta_dims.append({"column": dim.column, "indicator": dim.indicator, "marginal": meta})
+            arrays.update({f"d{i}_{k}": v for k, v in arr.items()})
+        state = {
+            "codec": self.codec_.state(),
+            "dims": meta_dims,
+            "n_rows": self.n_rows_,
+            "rng": self._rng.bit_generator.state,
+        }
+        return state, arrays
+
+    @classmethod
+    def _from_state(cls, params, meta, arrays):
+        params = dict(params)
+        obj = cls(**params)
+        obj.codec_ = TableCodec.from_state(meta["codec"])
+        obj.dims_ = []
+        for i, d in enumerate(meta["dims"]):
+            prefix = f"d{i}_"
+            arr = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            obj.dims_.append(_Dim(d["column"], marginal_from_state(d["marginal"], arr), d["indicator"]))
+        obj.corr_ = arrays["corr"]
+        obj.schema_ = obj.codec_.schema
+        obj.n_rows_ = meta["n_rows"]
+        obj._rng = np.random.default_rng()
+        obj._rng.bit_generator.state = meta["rng"]
+        obj.privacy_ = None
+        return obj

@@ -1,0 +1,331 @@
+"""Schema inference: look at a table once and describe every column.
+
+Decides each column's kind (numeric, categorical, boolean, datetime,
+identifier, text), its missing rate, bounds, decimals, datetime format, PII tag
+and rare-level grouping. Raises :class:`~synthgov.errors.SchemaError` for
+columns that cannot be described (all missing, numbers mixed with text,
+unparsable dates), naming the column and what to do.
+
+>>> import pandas as pd
+>>> df = pd.DataFrame({"age": [31, 45, 27, 60] * 5, "sex": ["f", "m", "f", "m"] * 5})
+>>> schema = infer_schema(df)
+>>> [(c.name, c.kind.value) for c in schema]
+[('age', 'numeric'), ('sex', 'categorical')]
+>>> schema["age"].integer, schema["age"].minimum, schema["age"].maximum
+(True, 27, 60)
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, ParameterError, SchemaError
+from .pii import detect_pii
+from .schema import Column, Kind, TableSchema
+
+__all__ = ["infer_schema", "infer_column", "complete_column", "parse_datetimes", "value_shape"]
+
+#: A column with more levels than this is flagged ``high-cardinality``.
+MAX_LEVELS = 1000
+#: Regenerate (never learn) string columns with these PII tags.
+REGENERATED_PII = {"name", "email", "phone", "national_id", "address"}
+RARE_LABEL = "(other)"
+_ID_NAME = re.compile(r"(^|_)(id|key|uuid|guid|code|number|no|nr)$|^id_|^rownames?$|^index$", re.IGNORECASE)
+_DATE_LIKE = re.compile(
+    r"^\s*(\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    r"|\d{1,2} [A-Za-z]{3,9}\.? \d{4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4})([T ]\d{1,2}:\d{2}.*)?\s*$"
+)
+_BOOL_PAIRS = [{"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"}]
+SAMPLE = 2000
+
+
+def infer_schema(
+    data: pd.DataFrame,
+    *,
+    rare_threshold: int = 5,
+    detect: bool = True,
+    overrides: dict[str, dict] | None = None,
+) -> TableSchema:
+    """Infer a :class:`TableSchema` from a DataFrame.
+
+    Args:
+        data: the table (see :func:`synthgov.read` for files and SQL).
+        rare_threshold: categories seen fewer than this many times are grouped
+            under ``"(other)"`` (rare values identify people). Default 5.
+        detect: run the PII detectors.
+        overrides: per-column changes applied after inference, e.g.
+            ``{"zip": {"kind": "categorical", "pii": "location"}}``.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise ParameterError(f"infer_schema needs a pandas DataFrame, got {type(data).__name__}")
+    if isinstance(rare_threshold, bool) or not isinstance(rare_threshold, int) or rare_threshold < 1:
+        raise ParameterError(f"rare_threshold must be a positive integer, got {rare_threshold!r}")
+    check_frame(data)
+    columns = [
+        complete_column(infer_column(data[name], rare_threshold=rare_threshold, detect=detect), data[name], rare_threshold)
+        for name in data.columns
+    ]
+    schema = TableSchema(columns=tuple(columns), n_rows=len(data), rare_threshold=rare_threshold)
+    for name, changes in (overrides or {}).items():
+        schema = schema.with_column(name, **changes)
+    return schema
+
+
+def check_frame(data: pd.DataFrame) -> None:
+    """Reject tables no generator can learn from: no rows, no columns, duplicate or non-text names."""
+    if data.shape[1] == 0:
+        raise InputError("the table has no columns", hint="check the file has a header row")
+    if len(data) == 0:
+        raise InputError("the table has no rows", hint="check the file or query returns data")
+    bad = [c for c in data.columns if not isinstance(c, str) or not c]
+    if bad:
+        raise InputError(
+            f"column names must be non-empty text, got {bad[:5]!r}",
+            hint="give every column a name (e.g. df.columns = [...])",
+        )
+    names = list(data.columns)
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"duplicate column name(s): {', '.join(dupes)}", hint="rename the columns so each is unique")
+
+
+def _sample(values: pd.Series) -> pd.Series:
+    return values.sample(SAMPLE, random_state=0) if len(values) > SAMPLE else values
+
+
+def value_shape(values: pd.Series) -> str:
+    """The commonest character-class template of ``values`` (``9`` digit, ``A`` upper, ``a`` lower).
+
+    >>> value_shape(pd.Series(["AB-1234", "CD-5678", "x"]))
+    'AA-9999'
+    """
+    text = _sample(values.astype(str))
+    shapes = text.str.replace(r"[0-9]", "9", regex=True)
+    shapes = shapes.str.replace(r"[A-Z]", "A", regex=True).str.replace(r"[a-z]", "a", regex=True)
+    counts = shapes.value_counts()
+    top = counts[counts == counts.iloc[0]].index
+    return str(sorted(top, key=lambda s: (len(s), s))[len(top) // 2])
+
+
+def _decimals(values: np.ndarray) -> int | None:
+    x = values[np.isfinite(values)][:10_000]
+    for d in range(0, 11):
+        scaled = x * 10.0**d
+        if np.all(np.abs(scaled - np.rint(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
+            return d
+    return None
+
+
+def _mixed_error(name: str, bad: pd.Series, total: int, what: str, hint: str) -> SchemaError:
+    examples = ", ".join(repr(v) for v in bad.unique()[:3])
+    return SchemaError(
+        f"column '{name}' {what}: {len(bad)} of {total} values ({examples}) do not fit",
+        hint=hint,
+        details={"column": name, "bad_values": int(len(bad))},
+    )
+
+
+def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
+    """Parse text datetimes with ``fmt`` (falling back to pandas' mixed parser); unparsable become NaT."""
+    uniq = pd.Series(values.dropna().unique())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(uniq, format=fmt, errors="coerce") if fmt else pd.to_datetime(uniq, errors="coerce")
+        if parsed.isna().any():
+            retry = pd.to_datetime(uniq[parsed.isna()], format="mixed", errors="coerce")
+            parsed = parsed.where(parsed.notna(), retry)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    mapping = pd.Series(parsed.to_numpy(dtype="datetime64[ns]"), index=uniq.to_numpy())
+    return pd.Series(values.map(mapping).to_numpy(dtype="datetime64[ns]"), index=values.index, name=values.name)
+
+
+def _guess_format(values: pd.Series) -> str | None:
+    from pandas.tseries.api import guess_datetime_format
+
+    guesses = [guess_datetime_format(str(v)) for v in _sample(values).head(50)]
+    guesses = [g for g in guesses if g]
+    if not guesses:
+        return None
+    best = max(set(guesses), key=guesses.count)
+    if best.endswith("%z") and values.astype(str).str.endswith("Z").all():
+        best = best[:-2] + "Z"  # keep the literal 'Z' of UTC timestamps on output
+    return best
+
+
+def _infer_text_column(name: str, values: pd.Series, n: int, missing: float) -> Column:
+    strings = values.astype(str)
+    sample = _sample(strings)
+    # numbers mixed with text
+    as_num = pd.to_numeric(sample, errors="coerce")
+    share_num = float(as_num.notna().mean())
+    if 0.9 <= share_num < 1.0:
+        full = pd.to_numeric(strings, errors="coerce")
+        raise _mixed_error(
+            name, strings[full.isna()], len(strings), "mixes numbers and text",
+            "clean those values (or blank them to mark them missing), or declare the column's kind in a schema",
+        )
+    # datetimes
+    date_like = float(sample.str.match(_DATE_LIKE).mean())
+    if date_like >= 0.5:
+        fmt = _guess_format(strings[strings.str.match(_DATE_LIKE)])
+        parsed = parse_datetimes(strings, fmt)
+        bad = strings[parsed.isna()]
+        if len(bad):
+            raise _mixed_error(
+                name, bad, len(strings), "holds dates that cannot be parsed",
+                "fix those values or blank them to mark them missing; a date needs a day, month and year",
+            )
+        return Column(name=name, kind=Kind.DATETIME, missing_rate=missing, dtype="string", datetime_format=fmt)
+    nunique = int(strings.nunique())
+    lowered = set(strings.str.lower().unique()) if nunique <= 2 else set()
+    if nunique == 2 and any(lowered == pair for pair in _BOOL_PAIRS):
+        return Column(name=name, kind=Kind.BOOLEAN, missing_rate=missing, dtype="string")
+    words = float(sample.str.count(r"\s+").mean()) + 1.0
+    if nunique > 0.5 * len(strings) and (words >= 4 or float(sample.str.len().mean()) >= 50):
+        return Column(name=name, kind=Kind.TEXT, missing_rate=missing, dtype="string", flags=("not-modelled",))
+    if nunique == len(strings) and len(strings) >= 20:
+        return Column(name=name, kind=Kind.IDENTIFIER, missing_rate=missing, dtype="string")
+    return Column(name=name, kind=Kind.CATEGORICAL, missing_rate=missing, dtype="string")
+
+
+def infer_column(series: pd.Series, *, rare_threshold: int = 5, detect: bool = True) -> Column:
+    """Infer one column's kind and PII tag (facts of the kind are filled by :func:`complete_column`)."""
+    name = str(series.name)
+    n = len(series)
+    values = series.dropna()
+    missing = 1.0 - len(values) / n if n else 0.0
+    if values.empty:
+        raise SchemaError(
+            f"column '{name}' has no values (all {n} are missing)",
+            hint="drop the column before generating, e.g. df.drop(columns=[...])",
+            details={"column": name},
+        )
+    if pd.api.types.is_bool_dtype(values):
+        col = Column(name=name, kind=Kind.BOOLEAN, missing_rate=missing, dtype="bool")
+    elif pd.api.types.is_datetime64_any_dtype(values):
+        col = Column(name=name, kind=Kind.DATETIME, missing_rate=missing, dtype="datetime")
+    elif pd.api.types.is_numeric_dtype(values):
+        x = values.to_numpy(dtype="float64")
+        integral = bool(np.all(np.mod(x[np.isfinite(x)], 1) == 0))
+        if not np.all(np.isfinite(x)):
+            raise SchemaError(f"column '{name}' holds infinite values", hint="replace them or mark them missing")
+        dtype = "int" if pd.api.types.is_integer_dtype(values) else "float"
+        nunique = int(values.nunique())
+        if integral and nunique <= 2 and set(np.unique(x)) <= {0.0, 1.0}:
+            col = Column(name=name, kind=Kind.BOOLEAN, missing_rate=missing, dtype=dtype)
+        elif (
+            integral
+            and nunique == len(values)
+            and len(values) >= 20
+            and (_ID_NAME.search(name) or (x.max() - x.min() + 1 == len(values)))
+        ):
+            sequential = bool(x.max() - x.min() + 1 == len(values))
+            col = Column(
+                name=name, kind=Kind.IDENTIFIER, missing_rate=missing, dtype=dtype, integer=True,
+                flags=("sequential",) if sequential else (),
+            )
+        else:
+            col = Column(name=name, kind=Kind.NUMERIC, missing_rate=missing, dtype=dtype, integer=integral)
+    else:
+        types = {type(v) for v in _sample(values).tolist()}
+        numeric_types = {t for t in types if issubclass(t, (int, float, np.number)) and not issubclass(t, bool)}
+        if numeric_types and types - numeric_types:
+            kinds = sorted(t.__name__ for t in types)
+            raise SchemaError(
+                f"column '{name}' mixes value types ({', '.join(kinds)})",
+                hint="convert the column to one type (all numbers or all text) before generating",
+                details={"column": name},
+            )
+        col = _infer_text_column(name, values, n, missing)
+    if detect:
+        tag = detect_pii(series)
+        if tag:
+            col = Column(**{**col.__dict__, "pii": tag})
+            if tag in REGENERATED_PII and col.kind is Kind.CATEGORICAL:
+                unique = values.nunique() == len(values)
+                col = Column(
+                    **{**col.__dict__, "kind": Kind.IDENTIFIER if unique else Kind.TEXT, "flags": ("not-modelled",)}
+                )
+    return col
+
+
+def complete_column(col: Column, series: pd.Series, rare_threshold: int = 5) -> Column:
+    """Fill the facts ``col``'s kind needs (bounds, levels, format, shape) from ``series`` where unset."""
+    values = series.dropna()
+    facts = dict(col.__dict__)
+    name = col.name
+    if values.empty:
+        raise SchemaError(f"column '{name}' has no values (all are missing)", hint="drop the column first")
+    if col.kind is Kind.NUMERIC:
+        try:
+            x = pd.to_numeric(values, errors="raise").to_numpy(dtype="float64")
+        except (TypeError, ValueError):
+            bad = values[pd.to_numeric(values, errors="coerce").isna()]
+            raise _mixed_error(
+                name, bad.astype(str), len(values), "is declared numeric but holds text",
+                "clean those values or declare another kind",
+            ) from None
+        integral = bool(np.all(np.mod(x, 1) == 0))
+        if facts["minimum"] is None:
+            facts["minimum"] = int(x.min()) if integral else float(x.min())
+        if facts["maximum"] is None:
+            facts["maximum"] = int(x.max()) if integral else float(x.max())
+        if not integral and facts["integer"]:
+            facts["integer"] = False
+        if facts["integer"]:
+            facts["decimals"] = 0
+        elif facts["decimals"] is None:
+            facts["decimals"] = _decimals(x)
+        if facts["dtype"] is None:
+            facts["dtype"] = "int" if integral else "float"
+    elif col.kind is Kind.DATETIME:
+        if pd.api.types.is_datetime64_any_dtype(values):
+            parsed = values.astype("datetime64[ns]")
+        else:
+            if facts["datetime_format"] is None:
+                facts["datetime_format"] = _guess_format(values.astype(str))
+            parsed = parse_datetimes(values.astype(str), facts["datetime_format"])
+            bad = values[parsed.isna().to_numpy()]
+            if len(bad):
+                raise _mixed_error(
+                    name, bad.astype(str), len(values), "holds dates that cannot be parsed",
+                    "fix those values or blank them to mark them missing",
+                )
+        if facts["minimum"] is None:
+            facts["minimum"] = parsed.min().isoformat()
+        if facts["maximum"] is None:
+            facts["maximum"] = parsed.max().isoformat()
+    elif col.kind in (Kind.CATEGORICAL, Kind.BOOLEAN) and facts["categories"] is None:
+        counts = values.value_counts(sort=True)
+        counts = counts.iloc[np.lexsort((np.arange(len(counts)), -counts.to_numpy()))]
+        levels = [v.item() if hasattr(v, "item") else v for v in counts.index]
+        if col.kind is Kind.BOOLEAN:
+            facts["categories"] = tuple(levels)
+        else:
+            keep = counts.to_numpy() >= rare_threshold
+            facts["categories"] = tuple(v for v, k in zip(levels, keep, strict=True) if k)
+            facts["rare_grouped"] = int((~keep).sum())
+            flags = list(facts["flags"])
+            if facts["rare_grouped"]:
+                facts["rare_label"] = RARE_LABEL
+                flags.append("rare-levels-grouped")
+            if len(counts) > MAX_LEVELS:
+                flags.append("high-cardinality")
+            facts["flags"] = tuple(dict.fromkeys(flags))
+    elif col.kind in (Kind.IDENTIFIER, Kind.TEXT) and facts["shape"] is None and not facts["integer"]:
+        strings = values.astype(str)
+        if col.kind is Kind.TEXT:
+            lengths = strings.str.len()
+            median = strings[lengths == lengths.median()] if (lengths == lengths.median()).any() else strings
+            facts["shape"] = value_shape(median)
+        else:
+            facts["shape"] = value_shape(strings)
+    elif col.kind is Kind.IDENTIFIER and facts["integer"] and facts["minimum"] is None:
+        x = pd.to_numeric(values).to_numpy(dtype="float64")
+        facts["minimum"], facts["maximum"] = int(x.min()), int(x.max())
+    return Column(**facts)

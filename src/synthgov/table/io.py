@@ -1,0 +1,190 @@
+"""Reading and writing tables: CSV, Parquet, DataFrames and SQL.
+
+:func:`read` turns any supported source into a pandas DataFrame and rejects
+what cannot be a table with an :class:`~synthgov.errors.InputError` naming the
+problem: an empty file, a non-UTF-8 file, ragged CSV rows, duplicate column
+names. :func:`write` writes atomically (temp file, then rename), so a failure
+never leaves a half-written file.
+
+>>> import pandas as pd, tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+>>> write(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), path)
+>>> read(path).to_dict("list")
+{'a': [1, 2], 'b': ['x', 'y']}
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .._atomic import atomic_path
+from ..errors import InputError, ParameterError
+from .infer import check_frame
+
+__all__ = ["read", "write", "SUPPORTED_FORMATS"]
+
+SUPPORTED_FORMATS = ("csv", "tsv", "parquet")
+_URL = re.compile(r"^[a-z][a-z0-9+]*(\+[a-z0-9]+)?://", re.IGNORECASE)
+#: Tokens read as missing values in CSV files.
+NULL_VALUES = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/A", "-NaN", "-nan"]
+
+
+def _format_of(path: Path, fmt: str | None) -> str:
+    if fmt:
+        if fmt not in SUPPORTED_FORMATS:
+            raise ParameterError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(SUPPORTED_FORMATS)}")
+        return fmt
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".bz2", ".zst"):
+        suffixes = suffixes[:-1]
+    ext = suffixes[-1] if suffixes else ""
+    if ext in (".csv", ".txt"):
+        return "csv"
+    if ext == ".tsv":
+        return "tsv"
+    if ext in (".parquet", ".pq"):
+        return "parquet"
+    raise InputError(
+        f"cannot tell the format of {path.name!r} from its extension",
+        hint="name it .csv, .tsv or .parquet, or pass format='csv'",
+    )
+
+
+def _read_csv(path: Path, delimiter: str) -> pd.DataFrame:
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty", hint="check the file was written completely")
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=1 << 24, encoding="utf8"),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                null_values=NULL_VALUES, strings_can_be_null=True, timestamp_parsers=[]
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        msg = str(exc)
+        if "Empty CSV file" in msg:
+            raise InputError(f"{path} is empty", hint="check the file was written completely") from None
+        if "UTF8" in msg or "utf8" in msg.lower() or "utf-8" in msg.lower():
+            raise InputError(
+                f"{path} is not UTF-8 text",
+                hint="re-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`)",
+            ) from None
+        found = re.search(r"Expected (\d+) columns, got (\d+)", msg)
+        if found:
+            raise InputError(
+                f"{path} has ragged rows: the header has {found.group(1)} columns but a row has {found.group(2)}"
+                f" ({_ragged_line(path, delimiter, int(found.group(1)))})",
+                hint="every row needs the same number of fields; quote values that contain the delimiter",
+            ) from None
+        raise InputError(f"cannot parse {path} as CSV: {msg.splitlines()[0]}", hint="check the delimiter and quoting") from None
+    names = table.column_names
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"{path} has duplicate column name(s): {', '.join(dupes)}", hint="rename them so each is unique")
+    return table.to_pandas()
+
+
+def _ragged_line(path: Path, delimiter: str, expected: int) -> str:
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        for lineno, row in enumerate(csv.reader(fh, delimiter=delimiter), start=1):
+            if row and len(row) != expected:
+                return f"first at line {lineno}"
+    return "line unknown"
+
+
+def read(
+    source,
+    *,
+    format: str | None = None,  # noqa: A002 - the natural name
+    query: str | None = None,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """Read a table from a CSV/TSV/Parquet path, a DataFrame, or SQL.
+
+    Args:
+        source: a path, a DataFrame (copied), or an SQLAlchemy URL such as
+            ``"sqlite:///data.db"`` or ``"postgresql://host/db"`` (then ``query`` is required).
+        format: ``"csv"``, ``"tsv"`` or ``"parquet"``; guessed from the extension if omitted.
+        query: the SQL query (or table name) to read through the URL.
+        columns: read only these columns.
+    """
+    if isinstance(source, pd.DataFrame):
+        df = source.copy()
+    elif isinstance(source, str) and _URL.match(source):
+        df = _read_sql(source, query)
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"no such file: {path}", hint="check the path")
+        if path.is_dir():
+            raise InputError(f"{path} is a directory, not a table file")
+        fmt = _format_of(path, format)
+        if fmt == "parquet":
+            try:
+                df = pq.read_table(path).to_pandas()
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise InputError(f"cannot read {path} as Parquet: {exc}", hint="check the file is Parquet") from None
+        else:
+            df = _read_csv(path, "\t" if fmt == "tsv" else ",")
+    else:
+        raise ParameterError(
+            f"cannot read a table from {type(source).__name__}",
+            hint="pass a file path, a pandas DataFrame or an SQLAlchemy URL with query=",
+        )
+    if columns is not None:
+        unknown = [c for c in columns if c not in df.columns]
+        if unknown:
+            raise InputError(f"unknown column(s): {', '.join(unknown)}", hint=f"columns are: {', '.join(map(str, df.columns))}")
+        df = df[list(columns)]
+    check_frame(df)
+    return df
+
+
+def _read_sql(url: str, query: str | None) -> pd.DataFrame:
+    if not query:
+        raise ParameterError("reading from a database needs query= (an SQL query or a table name)")
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many types for bad URLs
+        raise InputError(f"cannot use database URL: {exc}", hint="check the SQLAlchemy URL") from None
+    text = query if re.search(r"\s", query.strip()) else f'SELECT * FROM "{query}"'
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql_query(sa.text(text), conn)
+    except sa.exc.SQLAlchemyError as exc:
+        raise InputError(f"the query failed: {str(exc).splitlines()[0]}", hint="check the query and the database") from None
+    finally:
+        engine.dispose()
+
+
+def write(df: pd.DataFrame, path, *, format: str | None = None, metadata: dict[str, str] | None = None) -> Path:  # noqa: A002
+    """Write ``df`` to a CSV/TSV/Parquet file atomically and return its path.
+
+    ``metadata`` (Parquet only) is stored as file-level key/value metadata.
+    """
+    path = Path(path)
+    fmt = _format_of(path, format)
+    with atomic_path(path, suffix=path.suffix or ".tmp") as tmp:
+        if fmt == "parquet":
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            if metadata:
+                merged = dict(table.schema.metadata or {})
+                merged.update({k.encode(): v.encode() for k, v in metadata.items()})
+                table = table.replace_schema_metadata(merged)
+            pq.write_table(table, tmp)
+        else:
+            df.to_csv(tmp, index=False, sep="\t" if fmt == "tsv" else ",")
+    return path

@@ -1,0 +1,127 @@
+"""PII detection from column names and value patterns (pluggable).
+
+Each :class:`PIIDetector` looks at a column's name and a sample of its values and
+returns a tag (``"email"``, ``"phone"``, ...) or ``None``. Built-ins cover names,
+e-mail, phone numbers, national-ID-like numbers, precise coordinates, dates of
+birth and addresses. Add your own with :func:`register_pii_detector`; plugins
+and built-ins register the same way.
+
+>>> import pandas as pd
+>>> detect_pii(pd.Series(["ann@example.org", "bo@example.net"], name="contact"))
+'email'
+>>> detect_pii(pd.Series([51.501364, 51.50722], name="lat"))
+'location'
+>>> detect_pii(pd.Series([3, 4], name="rooms")) is None
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+
+import pandas as pd
+
+__all__ = ["PIIDetector", "register_pii_detector", "pii_detectors", "detect_pii"]
+
+#: Share of sampled values a value pattern must match to tag a column.
+MATCH_SHARE = 0.8
+SAMPLE_SIZE = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class PIIDetector:
+    """Tags a column as PII by its name and/or its values.
+
+    Args:
+        tag: the tag to emit.
+        name_pattern: regex searched (case-insensitively) in the column name.
+        value_pattern: regex that must fully match at least ``MATCH_SHARE`` of sampled text values.
+        numeric_check: for numeric columns, a function of (name, values) returning True to tag.
+        name_alone: whether a name match suffices (else name and values must both match).
+    """
+
+    tag: str
+    name_pattern: str | None = None
+    value_pattern: str | None = None
+    numeric_check: Callable[[str, pd.Series], bool] | None = None
+    name_alone: bool = True
+
+    def __call__(self, series: pd.Series) -> str | None:
+        name = str(series.name or "")
+        name_hit = bool(self.name_pattern and re.search(self.name_pattern, name, re.IGNORECASE))
+        values = series.dropna()
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            if self.numeric_check is not None and len(values) and self.numeric_check(name, values):
+                return self.tag
+            return self.tag if (name_hit and self.name_alone and self.value_pattern is None) else None
+        if name_hit and self.name_alone:
+            return self.tag
+        if self.value_pattern is None or values.empty:
+            return None
+        sample = values.astype(str)
+        if len(sample) > SAMPLE_SIZE:
+            sample = sample.sample(SAMPLE_SIZE, random_state=0)
+        share = sample.str.fullmatch(self.value_pattern, case=False).mean()
+        if share >= MATCH_SHARE and (name_hit or self.name_alone or self.name_pattern is None):
+            return self.tag
+        return None
+
+
+def _decimals_at_least(values: pd.Series, digits: int) -> bool:
+    text = values.head(SAMPLE_SIZE).astype(str)
+    frac = text.str.partition(".")[2].str.len()
+    return bool((frac >= digits).mean() >= 0.5)
+
+
+def _coordinates(name: str, values: pd.Series) -> bool:
+    if not re.search(r"(^|_)(lat|latitude|lon|lng|long|longitude)($|_)", name, re.IGNORECASE):
+        return False
+    return bool(values.abs().max() <= 180) and _decimals_at_least(values, 3)
+
+
+_DETECTORS: list[PIIDetector] = [
+    PIIDetector("email", r"e-?mail", r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),
+    PIIDetector("phone", r"phone|mobile|(^|_)tel($|_)|fax", r"\+?[\d\s().-]{7,20}", name_alone=True),
+    PIIDetector(
+        "national_id",
+        r"(^|_)(ssn|nin|nino|sin|passport|national_?id|social_?security|tax_?id|nhs_?(number|no))($|_)",
+        r"\d{3}-\d{2}-\d{4}|[A-Z]{2}\d{6}[A-D]",
+    ),
+    PIIDetector("dob", r"(^|_)(dob|birth_?date|date_?of_?birth|birthday|born)($|_)"),
+    PIIDetector("location", None, None, numeric_check=_coordinates),
+    PIIDetector(
+        "address",
+        r"(^|_)(address|street|addr)($|_)|postcode|zip_?code",
+        r"\d+\s+\w+(\s\w+)*\s(st|street|rd|road|ave|avenue|blvd|lane|ln|dr|drive|way)\.?",
+    ),
+    PIIDetector(
+        "name",
+        r"^name$|(^|_)(first_?name|last_?name|surname|given_?name|family_?name|full_?name|forename|patient_?name|person_?name)($|_)",
+    ),
+]
+
+
+def register_pii_detector(detector: PIIDetector | Callable[[pd.Series], str | None], *, first: bool = False) -> None:
+    """Add a detector (any callable taking a Series and returning a tag or None)."""
+    if not callable(detector):
+        raise TypeError("a PII detector must be callable")
+    if first:
+        _DETECTORS.insert(0, detector)  # type: ignore[arg-type]
+    else:
+        _DETECTORS.append(detector)  # type: ignore[arg-type]
+
+
+def pii_detectors() -> list:
+    """The registered detectors, in the order they are tried."""
+    return list(_DETECTORS)
+
+
+def detect_pii(series: pd.Series) -> str | None:
+    """The first tag a registered detector gives ``series``, or ``None``."""
+    for detector in _DETECTORS:
+        tag = detector(series)
+        if tag:
+            return tag
+    return None
