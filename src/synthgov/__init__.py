@@ -36,6 +36,18 @@ from .table import (
     register_pii_detector,
     write,
 )
+from .generators import (
+    CopulaSynthesizer,
+    PrivacyAccount,
+    Synthesizer,
+    available_synthesizers,
+    load_synthesizer,
+    register_synthesizer,
+    synthesizer,
+)
+from .generators.hybrid import hybrid
+from .generators.partial import partial
+from .generators.rebalance import rebalance
 from .workspace import Workspace, workspace
 
 __version__ = "0.1.0"
@@ -45,6 +57,8 @@ __all__ = [
     "read", "write", "TableSchema", "Column", "Kind", "infer_schema",
     "PIIDetector", "detect_pii", "register_pii_detector",
     "Inequality", "Range", "Formula", "FixedCombinations",
+    "Synthesizer", "CopulaSynthesizer", "PrivacyAccount", "synthesizer", "available_synthesizers",
+    "load_synthesizer", "register_synthesizer", "partial", "hybrid", "rebalance",
     "Workspace", "workspace",
     "SynthgovError", "ParameterError", "InputError", "SchemaError", "NotFittedError",
     "ConditionError", "ConstraintError", "ModelFileError", "PrivacyBudgetError",

@@ -171,23 +171,18 @@ class TableCodec:
     @staticmethod
     def _levels_of(series: pd.Series, col: Column, *, strict: bool) -> np.ndarray:
         """Values mapped onto the column's levels; unknown ones go to the rare label."""
-        values = series.astype(object).to_numpy()
+        values = series.astype(object)
+        missing = values.isna().to_numpy()
         cats = list(col.categories or ())
-        known = {(v.item() if hasattr(v, "item") else v) for v in cats}
-        out = np.empty(len(values), dtype=object)
+        known = values.isin(cats).to_numpy() | missing
+        out = values.to_numpy(dtype=object).copy()
+        out[missing] = None
         unknown: list = []
-        for i, v in enumerate(values):
-            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-                out[i] = None
-                continue
-            v = v.item() if hasattr(v, "item") else v
-            if v in known:
-                out[i] = v
-            elif col.rare_grouped and col.rare_label is not None:
-                out[i] = col.rare_label
+        if not known.all():
+            if col.rare_grouped and col.rare_label is not None:
+                out[~known] = col.rare_label
             else:
-                out[i] = v
-                unknown.append(v)
+                unknown = list(pd.unique(values[~known]))
         if unknown and strict:
             raise SchemaError(
                 f"column '{col.name}' holds value(s) not among its categories: "

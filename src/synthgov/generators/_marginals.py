@@ -76,10 +76,12 @@ class Continuous(Marginal):
     def to_intervals(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s = self._sorted if self._sorted is not None else self.grid
         n = len(s)
-        lo = np.searchsorted(s, values, side="left") / n
-        hi = np.searchsorted(s, values, side="right") / n
-        nan = np.isnan(values)
-        lo[nan], hi[nan] = 0.0, 1.0
+        lo, hi = np.zeros(len(values)), np.ones(len(values))
+        present = np.flatnonzero(~np.isnan(values))
+        order = present[np.argsort(values[present], kind="stable")]
+        ranked = values[order]  # sorted queries make searchsorted fast
+        lo[order] = np.searchsorted(s, ranked, side="left") / n
+        hi[order] = np.searchsorted(s, ranked, side="right") / n
         return lo, hi
 
     def cdf(self, value: float) -> float:
@@ -117,8 +119,8 @@ class _Levels(Marginal):
 
     def codes_of(self, values) -> np.ndarray:
         """Index of each value's level (-1 for unknown or missing)."""
-        index = {v: i for i, v in enumerate(self.levels)}
-        return np.fromiter((index.get(_jsonable(v), -1) for v in values), dtype=np.int64, count=len(values))
+        idx = pd.Index(self.levels, dtype=object).get_indexer(pd.Index(np.asarray(values, dtype=object), dtype=object))
+        return idx.astype(np.int64)
 
     def interval_of_codes(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo = np.where(codes >= 0, self.cum[np.maximum(codes, 0)], 0.0)

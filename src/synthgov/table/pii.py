@@ -51,7 +51,7 @@ class PIIDetector:
     def __call__(self, series: pd.Series) -> str | None:
         name = str(series.name or "")
         name_hit = bool(self.name_pattern and re.search(self.name_pattern, name, re.IGNORECASE))
-        values = series.dropna()
+        values = series.dropna() if series.hasnans else series
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             if self.numeric_check is not None and len(values) and self.numeric_check(name, values):
                 return self.tag
@@ -61,8 +61,6 @@ class PIIDetector:
         if self.value_pattern is None or values.empty:
             return None
         sample = values.astype(str)
-        if len(sample) > SAMPLE_SIZE:
-            sample = sample.sample(SAMPLE_SIZE, random_state=0)
         share = sample.str.fullmatch(self.value_pattern, case=False).mean()
         if share >= MATCH_SHARE and (name_hit or self.name_alone or self.name_pattern is None):
             return self.tag
@@ -119,9 +117,15 @@ def pii_detectors() -> list:
 
 
 def detect_pii(series: pd.Series) -> str | None:
-    """The first tag a registered detector gives ``series``, or ``None``."""
+    """The first tag a registered detector gives ``series``, or ``None``.
+
+    Detectors see a sample of at most ``SAMPLE_SIZE`` non-missing values, named like the column.
+    """
+    values = series.dropna()
+    if len(values) > SAMPLE_SIZE:
+        values = values.sample(SAMPLE_SIZE, random_state=0)
     for detector in _DETECTORS:
-        tag = detector(series)
+        tag = detector(values)
         if tag:
             return tag
     return None

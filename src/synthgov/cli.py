@@ -1,0 +1,344 @@
+"""The ``synthgov`` command line: a thin shell over the Python API.
+
+Every command calls the public API; errors from the library are rendered here
+(code, message, hint) with exit code 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import ParameterError, SynthgovError
+from .generators import available_synthesizers, load_synthesizer, synthesizer
+from .generators.hybrid import hybrid
+from .generators.partial import partial
+from .generators.rebalance import rebalance
+from .table.io import read, write
+from .table.schema import Kind, TableSchema
+from .workspace import Workspace
+
+app = typer.Typer(
+    name="synthgov",
+    help="Governed synthetic data: generate, measure, label, remember and control who receives it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+NO_GUARANTEE = ("Privacy: this generator offers no formal privacy guarantee (no differential privacy); "
+                "evaluate re-identification risk before sharing.")
+
+
+def _fail(exc: SynthgovError) -> None:
+    err.print(f"[bold red]error[/] [{exc.code}]: {exc.message}", highlight=False, markup=True)
+    if exc.hint:
+        err.print(f"  hint: {exc.hint}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@contextmanager
+def _errors():
+    try:
+        yield
+    except SynthgovError as exc:
+        _fail(exc)
+
+
+class _Progress:
+    """A rich progress bar that only appears once work has taken longer than ``delay`` seconds."""
+
+    def __init__(self, delay: float = 1.0):
+        self.delay = delay
+        self.start = time.perf_counter()
+        self.bar: Progress | None = None
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.bar is None:
+            if time.perf_counter() - self.start < self.delay or not err.is_terminal and not _force_progress():
+                return
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                                TimeElapsedColumn(), console=err, transient=True)
+            self.bar.start()
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _force_progress() -> bool:
+    import os
+
+    return os.environ.get("SYNTHGOV_PROGRESS") == "1"
+
+
+@contextmanager
+def _progress():
+    bar = _Progress()
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def _coerce(text: str, schema: TableSchema, column: str) -> Any:
+    if text.lower() in ("", "none", "null", "na"):
+        return None
+    if column not in schema:
+        return text  # the library reports the unknown column
+    col = schema[column]
+    if col.kind is Kind.NUMERIC:
+        try:
+            return float(text)
+        except ValueError:
+            raise ParameterError(f"condition on numeric column {column!r} needs a number, got {text!r}") from None
+    if col.kind in (Kind.CATEGORICAL, Kind.BOOLEAN) and col.categories:
+        for level in col.categories:
+            if str(level) == text:
+                return level
+    return text
+
+
+def parse_conditions(items: list[str], schema: TableSchema) -> dict[str, Any]:
+    """``col=value`` for equality, ``col=low..high`` for a range (either end may be empty)."""
+    conditions: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ParameterError(f"bad condition {item!r}", hint="write COLUMN=VALUE or COLUMN=LOW..HIGH")
+        column, value = item.split("=", 1)
+        column = column.strip()
+        if ".." in value:
+            low, high = value.split("..", 1)
+            conditions[column] = (_coerce(low.strip(), schema, column), _coerce(high.strip(), schema, column))
+        else:
+            conditions[column] = _coerce(value.strip(), schema, column)
+    return conditions
+
+
+def _split(text: str | None) -> list[str]:
+    return [p.strip() for p in text.split(",") if p.strip()] if text else []
+
+
+@app.command("schema")
+def schema_cmd(
+    data: Annotated[Path, typer.Argument(help="CSV, TSV or Parquet file.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the schema JSON here.")] = None,
+    rare_threshold: Annotated[int, typer.Option(help="Group categories seen fewer times than this.")] = 5,
+) -> None:
+    """Infer and show a table's schema: kinds, missing rates, PII tags, rare levels.
+
+    Example: synthgov schema data.csv -o schema.json
+    """
+    with _errors():
+        df = read(data)
+        schema = TableSchema.infer(df, rare_threshold=rare_threshold)
+        table = Table(title=f"{data.name}: {len(df):,} rows × {len(schema)} columns")
+        for head in ("column", "kind", "missing", "pii", "details", "flags"):
+            table.add_column(head)
+        for col in schema:
+            details = ""
+            if col.kind is Kind.NUMERIC:
+                details = f"{col.minimum} … {col.maximum}" + (" (integer)" if col.integer else f" ({col.decimals} dp)")
+            elif col.kind in (Kind.CATEGORICAL, Kind.BOOLEAN):
+                details = f"{len(col.categories or ())} levels" + (f", {col.rare_grouped} rare grouped" if col.rare_grouped else "")
+            elif col.kind is Kind.DATETIME:
+                details = f"{col.minimum} … {col.maximum}" + (f" ({col.datetime_format})" if col.datetime_format else "")
+            elif col.shape:
+                details = f"shape {col.shape}"
+            table.add_row(col.name, col.kind.value, f"{col.missing_rate:.1%}", col.pii or "", details, ", ".join(col.flags))
+        out.print(table)
+        if output:
+            schema.save(output)
+            out.print(f"schema written to {output}")
+
+
+@app.command("generate")
+def generate_cmd(
+    data: Annotated[Path, typer.Argument(help="The real table: CSV, TSV or Parquet.")],
+    rows: Annotated[int | None, typer.Option("--rows", "-n", help="Rows to generate (default: as many as the source).")] = None,
+    method: Annotated[str, typer.Option(help="Generator name (see `synthgov generators`).")] = "copula",
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Output .csv/.parquet (default: in the workspace).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed: the same seed gives the same output.")] = None,
+    schema_path: Annotated[Path | None, typer.Option("--schema", help="Schema JSON (from `synthgov schema -o`).")] = None,
+    condition: Annotated[list[str] | None, typer.Option("--condition", "-c", help="COLUMN=VALUE or COLUMN=LOW..HIGH; repeatable.")] = None,
+    partial_cols: Annotated[str | None, typer.Option("--partial", help="Replace only these columns (comma-separated).")] = None,
+    hybrid_share: Annotated[float | None, typer.Option("--hybrid", help="Mix real and synthetic rows; this share synthetic.")] = None,
+    rebalance_col: Annotated[str | None, typer.Option("--rebalance", help="Add synthetic rows of scarce groups of this column.")] = None,
+    save_model: Annotated[Path | None, typer.Option(help="Also save the fitted model to this directory.")] = None,
+) -> None:
+    """Fit a generator on DATA and write synthetic rows.
+
+    Examples:
+
+      synthgov generate data.csv --rows 10000 --out synth.parquet --seed 7
+
+      synthgov generate data.csv --condition sex=female --condition age=30..40 --out women.csv
+
+      synthgov generate data.csv --partial income,diagnosis --out partial.parquet
+    """
+    with _errors():
+        modes = [m for m, v in (("--partial", partial_cols), ("--hybrid", hybrid_share), ("--rebalance", rebalance_col))
+                 if v is not None]
+        if len(modes) > 1:
+            raise ParameterError(f"choose one of {', '.join(modes)}", hint="they are different kinds of output")
+        if rows is not None and rows < 1:
+            raise ParameterError(f"--rows must be at least 1, got {rows}")
+        started = time.perf_counter()
+        df = read(data)
+        schema = TableSchema.load(schema_path) if schema_path else None
+        syn = synthesizer(method, random_state=seed)
+        with _progress() as bar:
+            syn.fit(df, schema=schema, progress=bar)
+            n = rows or len(df)
+            conditions = parse_conditions(condition or [], syn.schema_) or None
+            if partial_cols is not None:
+                if conditions:
+                    raise ParameterError("--condition cannot be combined with --partial")
+                result = partial(df, columns=_split(partial_cols), synthesizer=syn, random_state=seed)
+                mode = f"partial ({partial_cols} replaced)"
+            elif hybrid_share is not None:
+                synth = syn.sample(n, conditions=conditions, random_state=seed, progress=bar)
+                result = hybrid(df, synth, share=hybrid_share, n=n, random_state=seed)
+                mode = f"hybrid ({hybrid_share:.0%} synthetic)"
+            elif rebalance_col is not None:
+                result = rebalance(df, syn, column=rebalance_col, random_state=seed)
+                mode = f"rebalanced on {rebalance_col}"
+            else:
+                result = syn.sample(n, conditions=conditions, random_state=seed, progress=bar)
+                mode = "fully synthetic"
+        if out_path is None:
+            out_path = Workspace().outputs / f"{data.name.split('.')[0]}-{method}.parquet"
+        write(result, out_path, metadata={"synthgov": json.dumps({"synthetic": True, "mode": mode, "generator": method})})
+        if save_model:
+            syn.save(save_model)
+        _summary(result, time.perf_counter() - started, out_path, mode, method, syn)
+
+
+def _summary(result, seconds: float, path: Path, mode: str, method: str, syn) -> None:
+    table = Table(show_header=False, box=None)
+    table.add_row("rows", f"{len(result):,}")
+    table.add_row("columns", str(result.shape[1]))
+    table.add_row("mode", mode)
+    table.add_row("generator", method)
+    table.add_row("seconds", f"{seconds:.2f}")
+    table.add_row("output", str(path))
+    out.print(table)
+    if syn.privacy_ is None:
+        out.print(NO_GUARANTEE, style="yellow")
+    else:
+        out.print(f"Privacy: ({syn.privacy_.epsilon}, {syn.privacy_.delta})-differential privacy, {syn.privacy_.mechanism}")
+
+
+@app.command("demo")
+def demo_cmd(
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Run the main job on the bundled CPS1988 table (US Census Bureau, public domain).
+
+    Infers the schema, fits the copula, samples as many rows as the source and writes
+    them, the schema and the model into the workspace (./.synthgov or $SYNTHGOV_HOME).
+
+    Example: synthgov demo
+    """
+    from .datasets import demo_path, load_cps1988
+
+    with _errors():
+        ws = Workspace()
+        started = time.perf_counter()
+        df = load_cps1988()
+        out.print(f"source: {demo_path().name} — CPS March 1988 extract, US Census Bureau (public domain)")
+        schema = TableSchema.infer(df)
+        syn = synthesizer("copula", random_state=seed)
+        with _progress() as bar:
+            syn.fit(df, schema=schema, progress=bar)
+            synth = syn.sample(len(df), progress=bar)
+        path = write(synth, ws.outputs / "cps1988-synthetic.parquet",
+                     metadata={"synthgov": json.dumps({"synthetic": True, "mode": "fully synthetic", "generator": "copula"})})
+        schema.save(ws.outputs / "cps1988-schema.json")
+        syn.save(ws.models / "cps1988-copula")
+        seconds = time.perf_counter() - started
+        cmp = Table(title="real vs synthetic (a first look; `synthgov evaluate` will measure properly)")
+        for head in ("column", "real", "synthetic"):
+            cmp.add_column(head)
+        for col in schema:
+            if col.kind is Kind.NUMERIC:
+                cmp.add_row(f"{col.name} mean ± sd", f"{df[col.name].mean():.1f} ± {df[col.name].std():.1f}",
+                            f"{synth[col.name].mean():.1f} ± {synth[col.name].std():.1f}")
+            elif col.categories:
+                top = col.categories[0]
+                cmp.add_row(f"{col.name} = {top}", f"{(df[col.name] == top).mean():.1%}", f"{(synth[col.name] == top).mean():.1%}")
+        out.print(cmp)
+        _summary(synth, seconds, path, "fully synthetic", "copula", syn)
+
+
+@app.command("generators")
+def generators_cmd() -> None:
+    """List the registered generators (built-ins and plugins)."""
+    for name, cls in available_synthesizers().items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        out.print(f"[bold]{name}[/]  {doc}")
+
+
+@app.command("sample")
+def sample_cmd(
+    model: Annotated[Path, typer.Argument(help="A model directory saved with --save-model.")],
+    rows: Annotated[int, typer.Option("--rows", "-n", help="Rows to generate.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Output .csv/.parquet.")],
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    condition: Annotated[list[str] | None, typer.Option("--condition", "-c", help="COLUMN=VALUE or COLUMN=LOW..HIGH.")] = None,
+) -> None:
+    """Sample from a saved model without refitting.
+
+    Example: synthgov sample model/ --rows 1000 --out more.parquet
+    """
+    with _errors():
+        started = time.perf_counter()
+        syn = load_synthesizer(model)
+        with _progress() as bar:
+            result = syn.sample(rows, conditions=parse_conditions(condition or [], syn.schema_) or None,
+                                random_state=seed, progress=bar)
+        write(result, out_path, metadata={"synthgov": json.dumps({"synthetic": True, "generator": syn.name})})
+        _summary(result, time.perf_counter() - started, out_path, "fully synthetic", syn.name, syn)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        out.print(f"synthgov {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Governed synthetic data."""
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
