@@ -48,6 +48,7 @@ from .generators import (
 from .generators.hybrid import hybrid
 from .generators.partial import partial
 from .generators.rebalance import rebalance
+from . import datasets, testing
 from .workspace import Workspace, workspace
 
 __version__ = "0.1.0"
@@ -59,7 +60,7 @@ __all__ = [
     "Inequality", "Range", "Formula", "FixedCombinations",
     "Synthesizer", "CopulaSynthesizer", "PrivacyAccount", "synthesizer", "available_synthesizers",
     "load_synthesizer", "register_synthesizer", "partial", "hybrid", "rebalance",
-    "Workspace", "workspace",
+    "Workspace", "workspace", "datasets", "testing",
     "SynthgovError", "ParameterError", "InputError", "SchemaError", "NotFittedError",
     "ConditionError", "ConstraintError", "ModelFileError", "PrivacyBudgetError",
     "IntegrityError", "PolicyDenied",

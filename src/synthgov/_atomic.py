@@ -10,7 +10,7 @@ half of either.
 'hello'
 >>> try:
 ...     with atomic_path(d / "b.txt") as tmp:
-...         tmp.write_text("half")
+...         _ = tmp.write_text("half")
 ...         raise RuntimeError("boom")
 ... except RuntimeError:
 ...     pass

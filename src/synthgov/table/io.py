@@ -8,7 +8,8 @@ never leaves a half-written file.
 
 >>> import pandas as pd, tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
->>> write(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), path)
+>>> write(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), path).name
+'t.csv'
 >>> read(path).to_dict("list")
 {'a': [1, 2], 'b': ['x', 'y']}
 """

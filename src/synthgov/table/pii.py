@@ -39,32 +39,32 @@ class PIIDetector:
         name_pattern: regex searched (case-insensitively) in the column name.
         value_pattern: regex that must fully match at least ``MATCH_SHARE`` of sampled text values.
         numeric_check: for numeric columns, a function of (name, values) returning True to tag.
-        name_alone: whether a name match suffices (else name and values must both match).
+        values_alone: whether matching values suffice without a matching name
+            (False for patterns that other data also fits, such as phone numbers).
+
+    A name match alone always tags the column.
     """
 
     tag: str
     name_pattern: str | None = None
     value_pattern: str | None = None
     numeric_check: Callable[[str, pd.Series], bool] | None = None
-    name_alone: bool = True
+    values_alone: bool = True
 
     def __call__(self, series: pd.Series) -> str | None:
         name = str(series.name or "")
         name_hit = bool(self.name_pattern and re.search(self.name_pattern, name, re.IGNORECASE))
         values = series.dropna() if series.hasnans else series
+        if name_hit:
+            return self.tag
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             if self.numeric_check is not None and len(values) and self.numeric_check(name, values):
                 return self.tag
-            return self.tag if (name_hit and self.name_alone and self.value_pattern is None) else None
-        if name_hit and self.name_alone:
-            return self.tag
-        if self.value_pattern is None or values.empty:
             return None
-        sample = values.astype(str)
-        share = sample.str.fullmatch(self.value_pattern, case=False).mean()
-        if share >= MATCH_SHARE and (name_hit or self.name_alone or self.name_pattern is None):
-            return self.tag
-        return None
+        if self.value_pattern is None or not self.values_alone or values.empty:
+            return None
+        share = values.astype(str).str.fullmatch(self.value_pattern, case=False).mean()
+        return self.tag if share >= MATCH_SHARE else None
 
 
 def _decimals_at_least(values: pd.Series, digits: int) -> bool:
@@ -81,13 +81,13 @@ def _coordinates(name: str, values: pd.Series) -> bool:
 
 _DETECTORS: list[PIIDetector] = [
     PIIDetector("email", r"e-?mail", r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),
-    PIIDetector("phone", r"phone|mobile|(^|_)tel($|_)|fax", r"\+?[\d\s().-]{7,20}", name_alone=True),
     PIIDetector(
         "national_id",
         r"(^|_)(ssn|nin|nino|sin|passport|national_?id|social_?security|tax_?id|nhs_?(number|no))($|_)",
         r"\d{3}-\d{2}-\d{4}|[A-Z]{2}\d{6}[A-D]",
     ),
     PIIDetector("dob", r"(^|_)(dob|birth_?date|date_?of_?birth|birthday|born)($|_)"),
+    PIIDetector("phone", r"phone|mobile|(^|_)tel($|_)|fax", r"\+?[\d\s().-]{7,20}", values_alone=False),
     PIIDetector("location", None, None, numeric_check=_coordinates),
     PIIDetector(
         "address",

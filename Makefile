@@ -1,0 +1,38 @@
+# synthgov — two commands: `make demo` and `make test` (each sets everything up first).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install demo test services bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the main job end to end on the bundled CPS1988 table (workspace: ./.synthgov or $SYNTHGOV_HOME).
+demo: $(STAMP)
+	$(BIN)/synthgov demo
+
+## Start the local services the integration tests use, where this machine has them (PostgreSQL).
+services:
+	@if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  if command -v pg_ctlcluster >/dev/null 2>&1; then \
+	    pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start || true; \
+	  fi; \
+	fi
+
+## Install, start services, run the whole suite (unit, integration, doctests).
+test: $(STAMP) services
+	$(BIN)/python -m pytest
+
+## Benchmarks (not part of the test suite): see benchmarks/README in RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_copula.py
+
+clean:
+	rm -rf $(VENV) .synthgov .pytest_cache .hypothesis build dist src/*.egg-info
