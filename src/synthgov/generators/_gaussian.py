@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-__all__ = ["latent_from_intervals", "nearest_correlation", "sample_truncated", "EPS", "GIBBS_SWEEPS"]
+__all__ = ["latent_from_intervals", "latent_correlation", "interval_signal", "nearest_correlation", "sample_truncated", "EPS", "GIBBS_SWEEPS"]
 
 #: Uniforms are kept in [EPS, 1 - EPS] so normal scores stay finite (|z| < 6).
 EPS = 1e-9
@@ -26,6 +26,37 @@ def latent_from_intervals(lo: np.ndarray, hi: np.ndarray, rng: np.random.Generat
     """Normal scores of uniforms drawn in [lo, hi]."""
     u = lo + (hi - lo) * rng.random(len(lo))
     return ndtri(np.clip(u, EPS, 1 - EPS))
+
+
+def interval_signal(lo: np.ndarray, hi: np.ndarray) -> float:
+    """Var(E[z | interval]): the share of a latent's variance its intervals reveal (1 for distinct values).
+
+    A normal score drawn uniformly inside its value's CDF interval keeps only this share of its
+    correlation with any other variable (first Hermite coefficient), so dividing the
+    observed correlation by the product of both columns' shares undoes the attenuation
+    (the polyserial / polychoric correction, to first order).
+    """
+    a, b = ndtri(np.clip(lo, EPS, 1 - EPS)), ndtri(np.clip(hi, EPS, 1 - EPS))
+    width = hi - lo
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(width > 1e-12, (_phi(a) - _phi(b)) / width, a)
+    g = np.where((lo <= 0) & (hi >= 1), 0.0, g)
+    return float(np.mean(g**2))
+
+
+def _phi(x: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+
+
+def latent_correlation(z: np.ndarray, signal: np.ndarray, limit: float = 0.995) -> np.ndarray:
+    """Correlation of the latent normals from jittered scores ``z`` (n x d) and each column's signal share."""
+    corr = np.corrcoef(z, rowvar=False)
+    scale = np.sqrt(np.outer(signal, signal))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = np.where(scale > 1e-6, corr / np.maximum(scale, 1e-6), 0.0)
+    corr = np.clip(corr, -limit, limit)
+    np.fill_diagonal(corr, 1.0)
+    return nearest_correlation(corr)
 
 
 def to_z_bounds(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,7 @@ from ..table.constraints import Constraint, constraint_from_dict
 from ..table.io import read
 from ..table.schema import TableSchema
 from ._codec import ModelColumn, TableCodec
-from ._gaussian import EPS, latent_from_intervals, nearest_correlation, sample_truncated, to_z_bounds
+from ._gaussian import EPS, interval_signal, latent_correlation, latent_from_intervals, sample_truncated, to_z_bounds
 from ._marginals import Categorical, Continuous, Discrete, Marginal, fit_numeric, marginal_from_state
 from .base import ProgressCallback, Synthesizer, check_random_state
 
@@ -93,6 +93,7 @@ class CopulaSynthesizer(Synthesizer):
         rng = np.random.default_rng(self.random_state)
         dims: list[_Dim] = []
         latent: list[np.ndarray] = []
+        signal: list[float] = []
         total = len(codec.model_columns)
         for i, mc in enumerate(codec.model_columns):
             if mc.kind == "numeric":
@@ -109,20 +110,22 @@ class CopulaSynthesizer(Synthesizer):
             lo, hi = marginal.to_intervals(x)
             dims.append(_Dim(mc.name, marginal))
             latent.append(latent_from_intervals(lo, hi, rng))
+            signal.append(interval_signal(lo, hi))
             if not present.all():
                 ind = Categorical.fit(np.where(present, "present", "missing").astype(object))
                 dims.append(_Dim(mc.name, ind, indicator=True))
                 lo, hi = ind.to_intervals(np.where(present, "present", "missing").astype(object))
                 latent.append(latent_from_intervals(lo, hi, rng))
+                signal.append(interval_signal(lo, hi))
             if isinstance(marginal, Continuous):
                 marginal._sorted = None  # no rows kept after fit
             if progress:
                 progress("fit", i + 1, total)
         z = np.column_stack(latent) if latent else np.zeros((len(df), 0))
-        corr = np.corrcoef(z, rowvar=False) if z.shape[1] > 1 else np.ones((z.shape[1], z.shape[1]))
+        d = z.shape[1]
         self.codec_ = codec
         self.dims_ = dims
-        self.corr_ = nearest_correlation(np.atleast_2d(corr)) if z.shape[1] else np.zeros((0, 0))
+        self.corr_ = latent_correlation(z, np.asarray(signal)) if d > 1 else np.eye(d)
         self.schema_ = codec.schema
         self.n_rows_ = len(df)
         self._rng = np.random.default_rng(rng.integers(0, 2**63))
@@ -238,7 +241,7 @@ class CopulaSynthesizer(Synthesizer):
                                  hint=f"values range from {m_lo:g} to {m_hi:g} in model units")
         if isinstance(marginal, Discrete):
             lo, hi = marginal.to_intervals(np.array([x]))
-            if hi[0] <= lo[0]:
+            if x not in marginal.levels or hi[0] <= lo[0]:
                 raise ConditionError(f"impossible condition: {name!r} never takes the value {value!r}",
                                      hint=f"values seen: {', '.join(f'{v:g}' for v in marginal.levels[:10])}")
             self._set(lower, upper, j, lo[0], hi[0])

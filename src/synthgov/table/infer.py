@@ -145,13 +145,22 @@ def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
 
 
 def _guess_format(values: pd.Series) -> str | None:
+    """The strftime format that parses most of a sample (day-first and month-first both tried)."""
     from pandas.tseries.api import guess_datetime_format
 
-    guesses = [guess_datetime_format(str(v)) for v in _sample(values).head(50)]
-    guesses = [g for g in guesses if g]
-    if not guesses:
-        return None
-    best = max(set(guesses), key=guesses.count)
+    sample = _sample(values.astype(str)).head(200)
+    guesses: set[str] = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for v in sample.head(50):
+            for dayfirst in (False, True):
+                g = guess_datetime_format(v, dayfirst=dayfirst)
+                if g:
+                    guesses.add(g)
+        if not guesses:
+            return None
+        scores = {g: int(pd.to_datetime(sample, format=g, errors="coerce").notna().sum()) for g in sorted(guesses)}
+    best = max(sorted(scores), key=lambda g: scores[g])
     if best.endswith("%z") and values.astype(str).str.endswith("Z").all():
         best = best[:-2] + "Z"  # keep the literal 'Z' of UTC timestamps on output
     return best
