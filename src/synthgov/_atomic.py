@@ -40,6 +40,7 @@ def atomic_path(target: str | os.PathLike, *, suffix: str | None = None) -> Iter
     )
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the mode the user expects
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
@@ -48,6 +49,12 @@ def atomic_path(target: str | os.PathLike, *, suffix: str | None = None) -> Iter
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> None:

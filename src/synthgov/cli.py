@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -43,9 +44,9 @@ NO_GUARANTEE = ("Privacy: this generator offers no formal privacy guarantee (no 
 
 
 def _fail(exc: SynthgovError) -> None:
-    err.print(f"[bold red]error[/] [{exc.code}]: {exc.message}", highlight=False, markup=True)
+    err.print(f"[bold red]error[/] {escape(f'[{exc.code}]: {exc.message}')}", highlight=False)
     if exc.hint:
-        err.print(f"  hint: {exc.hint}", highlight=False)
+        err.print(f"  hint: {exc.hint}", highlight=False, markup=False)
     raise typer.Exit(code=1)
 
 
@@ -289,7 +290,10 @@ def demo_cmd(
 
 @app.command("generators")
 def generators_cmd() -> None:
-    """List the registered generators (built-ins and plugins)."""
+    """List the registered generators (built-ins and plugins).
+
+    Example: synthgov generators
+    """
     for name, cls in available_synthesizers().items():
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         out.print(f"[bold]{name}[/]  {doc}")

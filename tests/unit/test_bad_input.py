@@ -77,10 +77,6 @@ def test_header_only_csv_is_input_error_about_no_rows(tmp_path):
     assert "no rows" in info.value.message
 
 
-@pytest.mark.xfail(
-    reason="BUG: read() of a header-only CSV says 'the table has no rows' without naming the file",
-    strict=True,
-)
 def test_header_only_csv_message_names_the_file(tmp_path):
     path = tmp_path / "header_only.csv"
     path.write_text("wage,education,region\n")
@@ -186,10 +182,6 @@ def test_duplicate_column_names_in_dataframe(cps):
     assert re.search(r"duplicate column name\(s\): region$", info.value.message)
 
 
-@pytest.mark.xfail(
-    reason="BUG: read() accepts latin-1 CSVs (pyarrow infers a binary column of bytes) instead of raising InputError",
-    strict=True,
-)
 def test_non_utf8_file_is_input_error_naming_the_file(tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes(b"name\ncaf\xe9\n")
@@ -311,10 +303,6 @@ def test_malformed_schema_json_is_schema_error(tmp_path):
     assert "not valid JSON" in info.value.message
 
 
-@pytest.mark.xfail(
-    reason="BUG: TableSchema.load() of malformed JSON says 'schema is not valid JSON' without naming the file",
-    strict=True,
-)
 def test_malformed_schema_json_message_names_the_file(tmp_path):
     path = tmp_path / "broken-schema.json"
     path.write_text('{"format": "synthgov.schema/1", "columns": [')

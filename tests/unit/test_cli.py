@@ -309,13 +309,7 @@ _COMMANDS = [c.name for c in app.registered_commands]
 @pytest.mark.parametrize(
     "command",
     [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(reason="BUG: `generators --help` has no Example line", strict=True),
-        )
-        if name == "generators"
-        else name
-        for name in _COMMANDS
+        name for name in _COMMANDS
     ],
 )
 def test_help_of_each_command_shows_an_example(command):
@@ -346,20 +340,12 @@ def test_missing_input_file_exits_1_with_code(tmp_path):
     assert "[SG-INPUT]" in result.output
 
 
-@pytest.mark.xfail(
-    reason="BUG: CLI renders error messages as rich markup, so '[final]' in a file name is swallowed",
-    strict=True,
-)
 def test_error_message_keeps_square_brackets_in_file_names(tmp_path):
     result = runner.invoke(app, ["generate", str(tmp_path / "export[final].csv")])
     assert result.exit_code == 1
     assert "export[final].csv" in _flat(result.output)
 
 
-@pytest.mark.xfail(
-    reason="BUG: CLI renders error messages as rich markup; a value like '[/west]' raises MarkupError (no error shown)",
-    strict=True,
-)
 def test_error_message_with_markup_like_value_is_rendered(cps_csv, tmp_path):
     result = runner.invoke(app, ["generate", str(cps_csv), "-c", "region=[/west]", "--out", str(tmp_path / "x.csv")])
     assert result.exit_code == 1

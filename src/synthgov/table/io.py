@@ -87,6 +87,12 @@ def _read_csv(path: Path, delimiter: str) -> pd.DataFrame:
                 hint="every row needs the same number of fields; quote values that contain the delimiter",
             ) from None
         raise InputError(f"cannot parse {path} as CSV: {msg.splitlines()[0]}", hint="check the delimiter and quoting") from None
+    binary = [f.name for f in table.schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    if binary:
+        raise InputError(
+            f"{path} is not UTF-8 text (column(s) {', '.join(binary)} hold other bytes)",
+            hint="re-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`)",
+        )
     names = table.column_names
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -148,7 +154,12 @@ def read(
         if unknown:
             raise InputError(f"unknown column(s): {', '.join(unknown)}", hint=f"columns are: {', '.join(map(str, df.columns))}")
         df = df[list(columns)]
-    check_frame(df)
+    try:
+        check_frame(df)
+    except InputError as exc:
+        if isinstance(source, (str, os.PathLike)) and not isinstance(source, pd.DataFrame):
+            raise InputError(f"{source}: {exc.message}", hint=exc.hint, details=exc.details) from None
+        raise
     return df
 
 

@@ -329,7 +329,10 @@ class TableSchema:
             raise SchemaError(f"schema file not found: {path}") from None
         except UnicodeDecodeError:
             raise SchemaError(f"schema file {path} is not UTF-8 text") from None
-        return cls.from_json(text)
+        try:
+            return cls.from_json(text)
+        except SchemaError as exc:
+            raise SchemaError(f"{path}: {exc.message}", hint=exc.hint, details=exc.details) from None
 
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON form (for provenance: identifies the schema, holds no data)."""
