@@ -103,9 +103,16 @@ class TableCodec:
             raise SchemaError(f"the data has column(s) the schema does not describe: {', '.join(map(str, extra))}",
                               hint="drop them from the data or add them to the schema")
         k = schema.rare_threshold
-        completed = tuple(complete_column(col, df[col.name], k) for col in schema.columns)
         extra_constraints = tuple(c if isinstance(c, Constraint) else constraint_from_dict(c) for c in extra_constraints)
-        schema = dataclasses.replace(schema, columns=completed, constraints=schema.constraints + extra_constraints)
+        schema = dataclasses.replace(schema, constraints=schema.constraints + extra_constraints)
+        for con in schema.constraints:  # 0/1 numbers in arithmetic constraints are numbers, not booleans
+            if not isinstance(con, FixedCombinations):
+                for name in con.columns:
+                    col = schema[name] if name in schema else None
+                    if col is not None and col.kind is Kind.BOOLEAN and col.dtype in ("int", "float"):
+                        schema = schema.with_column(name, kind=Kind.NUMERIC)
+        completed = tuple(complete_column(col, df[col.name], k) for col in schema.columns)
+        schema = dataclasses.replace(schema, columns=completed)
         constraints = order_for_encoding(schema.constraints)
         for con in constraints:
             bad = [c for c in con.columns if not schema[c].modelled]

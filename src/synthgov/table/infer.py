@@ -280,6 +280,8 @@ def complete_column(col: Column, series: pd.Series, rare_threshold: int = 5) -> 
                 "clean those values or declare another kind",
             ) from None
         integral = bool(np.all(np.mod(x, 1) == 0))
+        if facts["minimum"] is None and facts["maximum"] is None and facts["decimals"] is None:
+            facts["integer"] = integral  # a column declared numeric after inference: learn its integer-ness
         if facts["minimum"] is None:
             facts["minimum"] = int(x.min()) if integral else float(x.min())
         if facts["maximum"] is None:

@@ -176,8 +176,10 @@ def _read_sql(url: str, query: str | None) -> pd.DataFrame:
     try:
         with engine.connect() as conn:
             return pd.read_sql_query(sa.text(text), conn)
-    except sa.exc.SQLAlchemyError as exc:
-        raise InputError(f"the query failed: {str(exc).splitlines()[0]}", hint="check the query and the database") from None
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+        cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ else exc
+        first = str(getattr(cause, "orig", cause)).splitlines()[0]
+        raise InputError(f"the query failed: {first}", hint="check the query and the database") from None
     finally:
         engine.dispose()
 
