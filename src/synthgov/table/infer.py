@@ -231,9 +231,9 @@ def infer_column(series: pd.Series, *, rare_threshold: int = 5, detect: bool = T
             integral
             and nunique == len(values)
             and len(values) >= 20
-            and (_ID_NAME.search(name) or (x.max() - x.min() + 1 == len(values)))
+            and (_ID_NAME.search(name) or (x.min() in (0, 1) and x.max() - x.min() + 1 == len(values)))
         ):
-            sequential = bool(x.max() - x.min() + 1 == len(values))
+            sequential = bool(x.max() - x.min() + 1 == len(values))  # a row number: 0..n-1 or 1..n
             col = Column(
                 name=name, kind=Kind.IDENTIFIER, missing_rate=missing, dtype=dtype, integer=True,
                 flags=("sequential",) if sequential else (),
