@@ -360,7 +360,9 @@ class CopulaSynthesizer(Synthesizer):
             model[name] = np.clip(model[name], lo, hi)
         for name, x in forced.items():
             model[name] = np.where(np.isnan(x), model[name], x)
-        frame = pd.DataFrame(model, index=pd.RangeIndex(n))
+        index = pd.RangeIndex(n)
+        frame = pd.DataFrame({k: pd.Series(v, index=index, dtype=object if v.dtype == object else v.dtype)
+                              for k, v in model.items()}, index=index)
         return self.codec_.decode(frame, rng)
 
     # -- persistence ------------------------------------------------------------
