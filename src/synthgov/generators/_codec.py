@@ -213,7 +213,11 @@ class TableCodec:
                     f"column {name!r} is computed by constraint {con.describe()}, so it cannot be conditioned on",
                     hint="condition on the columns it is computed from",
                 )
-        return next(m for m in self.model_columns if m.source == name)
+        found = next((m for m in self.model_columns if m.source == name), None)
+        if found is None:
+            combo = self.combination_for(name)
+            found = next(m for m in self.model_columns if combo is not None and m.name == combo.combo_column)
+        return found
 
     def combination_for(self, name: str) -> FixedCombinations | None:
         return next((c for c in self.constraints if isinstance(c, FixedCombinations) and name in c.columns), None)

@@ -99,3 +99,12 @@ def test_rebalance_refuses_bad_targets(cps):
         sg.rebalance(cps, syn, column="ethnicity", target={"martian": 1.0})
     with pytest.raises(sg.ParameterError, match="categorical or boolean"):
         sg.rebalance(cps, syn, column="wage")
+
+
+def test_partial_respects_fixed_combinations(cps):
+    """Replacing one member of a fixed combination keeps every row's combination a real one."""
+    sub = cps.sample(3000, random_state=0).reset_index(drop=True)
+    syn = sg.CopulaSynthesizer(random_state=0, constraints=[sg.FixedCombinations(["region", "smsa"])])
+    out = sg.partial(sub, columns=["smsa", "wage"], synthesizer=syn, random_state=0)
+    assert (out.region == sub.region).all()
+    assert set(zip(out.region, out.smsa, strict=True)) <= set(zip(sub.region, sub.smsa, strict=True))
