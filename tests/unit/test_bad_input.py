@@ -15,30 +15,15 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from helpers import flat
+
 import synthgov as sg
-from synthgov import cli
 from synthgov.cli import app
-from synthgov.datasets import load_cps1988
-
-
-def _flat(text: str) -> str:
-    """Collapse whitespace (rich wraps long lines)."""
-    return " ".join(text.split())
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("SYNTHGOV_HOME", str(tmp_path / "home"))
-    # wide consoles, so rich neither wraps nor folds paths in tables (COLUMNS alone is
-    # ignored when it was already set at import time)
-    for console in (cli.out, cli.err):
-        monkeypatch.setattr(console, "_width", 250)
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="module")
-def cps() -> pd.DataFrame:
-    return load_cps1988().sample(2000, random_state=0).reset_index(drop=True)
+def cps(cps_small) -> pd.DataFrame:
+    return cps_small
 
 
 @pytest.fixture(scope="module")
@@ -379,7 +364,7 @@ def test_failed_generate_keeps_existing_output_untouched(tmp_path, cps_csv):
     )
     assert result.exit_code == 1
     assert "[SG-CONDITION]" in result.output
-    assert "atlantis" in _flat(result.output)
+    assert "atlantis" in flat(result.output)
     assert target.read_bytes() == old
     assert _leftovers(tmp_path, "synth.csv") == []
 

@@ -14,17 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from helpers import flat
+
 import synthgov as sg
-from synthgov import cli
 from synthgov.cli import app
-from synthgov.datasets import load_cps1988
 
 runner = CliRunner()
-
-
-def _flat(text: str) -> str:
-    """Collapse whitespace (rich wraps and pads its output)."""
-    return " ".join(text.split())
 
 
 def _ok(result):
@@ -32,19 +27,9 @@ def _ok(result):
     return result
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("SYNTHGOV_HOME", str(tmp_path / "home"))
-    # wide consoles, so rich neither wraps nor folds paths in tables (COLUMNS alone is
-    # ignored when it was already set at import time)
-    for console in (cli.out, cli.err):
-        monkeypatch.setattr(console, "_width", 250)
-    monkeypatch.chdir(tmp_path)
-
-
 @pytest.fixture(scope="module")
-def cps() -> pd.DataFrame:
-    return load_cps1988().sample(2000, random_state=0).reset_index(drop=True)
+def cps(cps_small) -> pd.DataFrame:
+    return cps_small
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +65,7 @@ def test_schema_prints_each_column_with_its_kind(cps_csv):
 def test_schema_output_json_round_trips(cps_csv, tmp_path):
     path = tmp_path / "schema.json"
     result = _ok(runner.invoke(app, ["schema", str(cps_csv), "-o", str(path)]))
-    assert str(path) in _flat(result.output)
+    assert str(path) in flat(result.output)
     loaded = sg.TableSchema.load(path)
     assert loaded == sg.TableSchema.infer(sg.read(cps_csv))
     assert sg.TableSchema.from_json(loaded.to_json()) == loaded
@@ -107,9 +92,9 @@ def test_generate_writes_the_requested_number_of_rows(cps_csv, tmp_path, cps):
     df = pd.read_csv(out)
     assert len(df) == 123
     assert list(df.columns) == list(cps.columns)
-    flat = _flat(result.output)
-    assert "rows 123" in flat
-    assert str(out) in flat
+    text = flat(result.output)
+    assert "rows 123" in text
+    assert str(out) in text
 
 
 def test_generate_defaults_to_source_rows_in_the_workspace(cps_csv, tmp_path):
@@ -160,7 +145,7 @@ def test_generate_partial_replaces_only_the_named_column(cps_csv, tmp_path):
     pd.testing.assert_frame_equal(df[others], src[others])
     assert (df["wage"] != src["wage"]).mean() > 0.5  # wage really was replaced
     assert df["wage"].between(src["wage"].min(), src["wage"].max()).all()
-    assert "partial" in _flat(result.output)
+    assert "partial" in flat(result.output)
 
 
 def test_generate_hybrid_share_is_exact(cps_csv, tmp_path):
@@ -240,7 +225,7 @@ def test_generate_condition_with_text_for_numeric_column(cps_csv, tmp_path):
     result = runner.invoke(app, ["generate", str(cps_csv), "-c", "experience=lots", "--out", str(tmp_path / "x.csv")])
     assert result.exit_code == 1
     assert "[SG-PARAMETER]" in result.output
-    assert "'lots'" in _flat(result.output)
+    assert "'lots'" in flat(result.output)
 
 
 # -- demo --------------------------------------------------------------------------------
@@ -259,9 +244,9 @@ def test_demo_writes_table_schema_and_model_to_the_workspace(tmp_path):
     assert json.loads(pq.read_schema(parquet).metadata[b"synthgov"])["synthetic"] is True
     assert sg.TableSchema.load(schema).names == list(df.columns)
     assert sg.load_synthesizer(model).schema_.names == list(df.columns)
-    flat = _flat(result.output)
-    assert "rows 28,155" in flat
-    assert f"output {parquet}" in flat
+    text = flat(result.output)
+    assert "rows 28,155" in text
+    assert f"output {parquet}" in text
     assert not (tmp_path / ".synthgov").exists()
 
 
@@ -281,7 +266,7 @@ def test_sample_from_a_saved_model(cps_csv, tmp_path, cps):
     assert len(df) == 50
     assert list(df.columns) == list(cps.columns)
     assert set(df["region"]) <= set(cps["region"])
-    assert "rows 50" in _flat(result.output)
+    assert "rows 50" in flat(result.output)
 
     # seeded sampling from the saved model is reproducible, and conditions work
     again = tmp_path / "again.csv"
@@ -298,7 +283,7 @@ def test_sample_from_a_directory_that_is_not_a_model(tmp_path):
     result = runner.invoke(app, ["sample", str(empty), "--rows", "5", "--out", str(tmp_path / "x.csv")])
     assert result.exit_code == 1
     assert "[SG-MODEL-FILE]" in result.output
-    assert "nomodel" in _flat(result.output)
+    assert "nomodel" in flat(result.output)
 
 
 # -- help, version, errors -----------------------------------------------------------------
@@ -331,9 +316,9 @@ def test_missing_input_file_exits_1_with_code(tmp_path):
     result = runner.invoke(app, ["generate", str(tmp_path / "nope.csv")])
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)  # rendered, not a traceback
-    flat = _flat(result.output)
-    assert "[SG-INPUT]" in flat
-    assert "nope.csv" in flat
+    text = flat(result.output)
+    assert "[SG-INPUT]" in text
+    assert "nope.csv" in text
     assert "Traceback" not in result.output
     result = runner.invoke(app, ["schema", str(tmp_path / "nope.csv")])
     assert result.exit_code == 1
@@ -343,7 +328,7 @@ def test_missing_input_file_exits_1_with_code(tmp_path):
 def test_error_message_keeps_square_brackets_in_file_names(tmp_path):
     result = runner.invoke(app, ["generate", str(tmp_path / "export[final].csv")])
     assert result.exit_code == 1
-    assert "export[final].csv" in _flat(result.output)
+    assert "export[final].csv" in flat(result.output)
 
 
 def test_error_message_with_markup_like_value_is_rendered(cps_csv, tmp_path):
@@ -351,4 +336,4 @@ def test_error_message_with_markup_like_value_is_rendered(cps_csv, tmp_path):
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)
     assert "[SG-CONDITION]" in result.output
-    assert "[/west]" in _flat(result.output)
+    assert "[/west]" in flat(result.output)
