@@ -188,10 +188,14 @@ class Categorical(_Levels):
     def to_intervals(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.interval_of_codes(self.codes_of(values))
 
-    def from_uniform(self, u: np.ndarray) -> np.ndarray:
+    def levels_array(self) -> np.ndarray:
+        """The levels as an object array (index it with codes)."""
         arr = np.empty(len(self.levels), dtype=object)
         arr[:] = self.levels
-        return arr[self.codes_from_uniform(u)]
+        return arr
+
+    def from_uniform(self, u: np.ndarray) -> np.ndarray:
+        return self.levels_array()[self.codes_from_uniform(u)]
 
     def state(self):
         return {"kind": self.kind, "levels": [_jsonable(v) for v in self.levels]}, {"probs": self.probs}

@@ -47,7 +47,27 @@ from .base import ProgressCallback, Synthesizer, check_random_state
 __all__ = ["CopulaSynthesizer"]
 
 MIN_ROWS = 2
-CHUNK = 250_000
+CHUNK = 100_000
+
+
+class _Bounds:
+    """Normal-score bounds of the conditioned dimensions, one value for all rows or one per row."""
+
+    def __init__(self, n: int, d: int):
+        self.n, self.d = n, d
+        self.by_dim: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def set(self, j: int, lo, hi) -> None:
+        """Bound dimension ``j`` to the CDF interval [lo, hi] (scalars or arrays of length n)."""
+        self.by_dim[j] = to_z_bounds(np.asarray(lo, dtype="float64"), np.asarray(hi, dtype="float64"))
+
+    def block(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        lower = np.full((stop - start, self.d), -np.inf)
+        upper = np.full((stop - start, self.d), np.inf)
+        for j, (zl, zh) in self.by_dim.items():
+            lower[:, j] = zl[start:stop] if zl.ndim else zl
+            upper[:, j] = zh[start:stop] if zh.ndim else zh
+        return lower, upper
 
 
 @dataclasses.dataclass
@@ -140,12 +160,11 @@ class CopulaSynthesizer(Synthesizer):
         return None
 
     def _conditions(self, conditions, n: int, rng) -> tuple[np.ndarray, np.ndarray, dict, dict]:
-        lower = np.full((n, len(self.dims_)), -np.inf)
-        upper = np.full((n, len(self.dims_)), np.inf)
+        bounds = _Bounds(n, len(self.dims_))
         forced: dict[str, np.ndarray] = {}
         clips: dict[str, tuple[float, float]] = {}
         if conditions is None:
-            return lower, upper, forced, clips
+            return bounds, forced, clips
         per_row = isinstance(conditions, pd.DataFrame)
         if per_row:
             items = [(c, conditions[c].reset_index(drop=True)) for c in conditions.columns]
@@ -161,19 +180,14 @@ class CopulaSynthesizer(Synthesizer):
                 continue
             mc = self.codec_.model_column_for(column)
             if per_row:
-                self._row_condition(mc, value, lower, upper, forced)
+                self._row_condition(mc, value, bounds, forced)
             else:
-                self._scalar_condition(mc, value, lower, upper, forced, clips)
+                self._scalar_condition(mc, value, bounds, forced, clips)
         for combo, given in combos.items():
-            self._combo_condition(combo, given, n, per_row, lower, upper, rng)
-        return lower, upper, forced, clips
+            self._combo_condition(combo, given, n, per_row, bounds, rng)
+        return bounds, forced, clips
 
-    def _set(self, lower, upper, j: int, lo, hi) -> None:
-        zl, zh = to_z_bounds(np.asarray(lo, dtype="float64"), np.asarray(hi, dtype="float64"))
-        lower[:, j] = np.broadcast_to(zl, lower[:, j].shape)
-        upper[:, j] = np.broadcast_to(zh, upper[:, j].shape)
-
-    def _presence(self, column: str, lower, upper, missing) -> None:
+    def _presence(self, column: str, bounds, missing) -> None:
         """Fix the missingness indicator (True: missing) where it exists."""
         j = self._dim_index(column, indicator=True)
         if j is None:
@@ -182,17 +196,17 @@ class CopulaSynthesizer(Synthesizer):
             return
         ind: Categorical = self.dims_[j].marginal  # type: ignore[assignment]
         codes = np.where(np.asarray(missing), ind.levels.index("missing"), ind.levels.index("present"))
-        lo, hi = ind.interval_of_codes(np.broadcast_to(codes, (lower.shape[0],)).astype(np.int64))
-        self._set(lower, upper, j, lo, hi)
+        lo, hi = ind.interval_of_codes(np.broadcast_to(codes, (bounds.n,)).astype(np.int64))
+        bounds.set(j, lo, hi)
 
-    def _scalar_condition(self, mc: ModelColumn, value, lower, upper, forced, clips) -> None:
+    def _scalar_condition(self, mc: ModelColumn, value, bounds, forced, clips) -> None:
         name = mc.source
         j = self._dim_index(mc.name)
         marginal = self.dims_[j].marginal
         if value is None or (isinstance(value, float) and np.isnan(value)):
-            self._presence(name, lower, upper, True)
+            self._presence(name, bounds, True)
             return
-        self._presence(name, lower, upper, False)
+        self._presence(name, bounds, False)
         if mc.kind == "categorical":
             if isinstance(value, (tuple, list, set)):
                 raise ConditionError(f"column {name!r} is categorical: condition it on one value, not {value!r}")
@@ -205,7 +219,7 @@ class CopulaSynthesizer(Synthesizer):
                 raise ConditionError(f"impossible condition: {name!r} never takes the value {value!r}{note}",
                                      hint=f"use one of: {shown}")
             lo, hi = marginal.interval_of_codes(np.array([marginal.levels.index(v)]))
-            self._set(lower, upper, j, lo[0], hi[0])
+            bounds.set(j, lo[0], hi[0])
             return
         if isinstance(value, (tuple, list)):
             if len(value) != 2:
@@ -229,9 +243,9 @@ class CopulaSynthesizer(Synthesizer):
                 u_lo, u_hi = marginal.cdf(g_lo), marginal.cdf(g_hi)
                 if u_hi <= u_lo:
                     v = max(g_lo, m_lo) if np.isfinite(g_lo) else g_hi
-                    forced[mc.name] = np.full(lower.shape[0], v)
+                    forced[mc.name] = np.full(bounds.n, v)
                     u_lo = u_hi = min(max(marginal.cdf(v), EPS), 1 - EPS)
-            self._set(lower, upper, j, u_lo, u_hi)
+            bounds.set(j, u_lo, u_hi)
             clips[mc.name] = (g_lo, g_hi)
             return
         x = float(self.codec_.model_values(name, pd.Series([value]))[0])
@@ -244,19 +258,19 @@ class CopulaSynthesizer(Synthesizer):
             if x not in marginal.levels or hi[0] <= lo[0]:
                 raise ConditionError(f"impossible condition: {name!r} never takes the value {value!r}",
                                      hint=f"values seen: {', '.join(f'{v:g}' for v in marginal.levels[:10])}")
-            self._set(lower, upper, j, lo[0], hi[0])
+            bounds.set(j, lo[0], hi[0])
         else:
             u = min(max(marginal.cdf(x), EPS), 1 - EPS)
-            self._set(lower, upper, j, u, u)
-        forced[mc.name] = np.full(lower.shape[0], x)
+            bounds.set(j, u, u)
+        forced[mc.name] = np.full(bounds.n, x)
 
-    def _row_condition(self, mc: ModelColumn, values: pd.Series, lower, upper, forced) -> None:
+    def _row_condition(self, mc: ModelColumn, values: pd.Series, bounds, forced) -> None:
         name = mc.source
         j = self._dim_index(mc.name)
         marginal = self.dims_[j].marginal
         missing = values.isna().to_numpy()
         if self._dim_index(name, indicator=True) is not None:
-            self._presence(name, lower, upper, missing)
+            self._presence(name, bounds, missing)
         x = self.codec_.model_values(name, values)
         if mc.kind == "categorical":
             codes = marginal.codes_of(x)
@@ -273,9 +287,9 @@ class CopulaSynthesizer(Synthesizer):
             lo = np.where(np.isnan(x), 0.0, u)
             hi = np.where(np.isnan(x), 1.0, u)
             forced[mc.name] = x
-        self._set(lower, upper, j, lo, hi)
+        bounds.set(j, lo, hi)
 
-    def _combo_condition(self, combo, given: dict, n: int, per_row: bool, lower, upper, rng) -> None:
+    def _combo_condition(self, combo, given: dict, n: int, per_row: bool, bounds, rng) -> None:
         mc = next(m for m in self.codec_.model_columns if m.name == combo.combo_column)
         j = self._dim_index(mc.name)
         marginal: Categorical = self.dims_[j].marginal  # type: ignore[assignment]
@@ -301,7 +315,7 @@ class CopulaSynthesizer(Synthesizer):
         else:
             codes = draw(candidates(given), n)
         lo, hi = marginal.interval_of_codes(codes)
-        self._set(lower, upper, j, lo, hi)
+        bounds.set(j, lo, hi)
 
     # -- sample -----------------------------------------------------------------
     def sample(self, n: int | None = None, *, conditions=None, random_state: int | None = None,
@@ -328,34 +342,33 @@ class CopulaSynthesizer(Synthesizer):
         n = int(n)
         seed = check_random_state(random_state)
         rng = np.random.default_rng(seed) if seed is not None else self._rng
-        lower, upper, forced, clips = self._conditions(conditions, n, rng)
-        conditioned = np.isfinite(lower).any() or np.isfinite(upper).any()
+        bounds, forced, clips = self._conditions(conditions, n, rng)
         chol = np.linalg.cholesky(self.corr_) if self.corr_.size else None
-        parts = []
+        decoded = [np.empty(n, dtype=np.int64 if isinstance(dim.marginal, Categorical) else np.float64)
+                   for dim in self.dims_]
         for start in range(0, n, CHUNK):
             stop = min(n, start + CHUNK)
-            if conditioned:
-                z = sample_truncated(self.corr_, lower[start:stop], upper[start:stop], rng)
+            if bounds.by_dim:
+                z = sample_truncated(self.corr_, *bounds.block(start, stop), rng)
             else:
-                z = rng.standard_normal((stop - start, len(self.dims_))) @ chol.T if chol is not None \
-                    else np.zeros((stop - start, 0))
-            parts.append(ndtr(z))
+                z = rng.standard_normal((stop - start, len(self.dims_))) @ chol.T
+            u = ndtr(z)
+            for j, dim in enumerate(self.dims_):
+                m = dim.marginal
+                decoded[j][start:stop] = m.codes_from_uniform(u[:, j]) if isinstance(m, Categorical) \
+                    else m.from_uniform(u[:, j])
             if progress:
                 progress("sample", stop, n)
-        u = np.vstack(parts) if parts else np.zeros((n, 0))
         model: dict[str, Any] = {}
-        for j, dim in enumerate(self.dims_):
+        for dim, values in zip(self.dims_, decoded, strict=True):
+            if not dim.indicator:
+                model[dim.column] = dim.marginal.levels_array()[values] if isinstance(dim.marginal, Categorical) \
+                    else values
+        for dim, values in zip(self.dims_, decoded, strict=True):
             if dim.indicator:
-                continue
-            model[dim.column] = dim.marginal.from_uniform(u[:, j])
-        for j, dim in enumerate(self.dims_):
-            if dim.indicator:
-                missing = dim.marginal.from_uniform(u[:, j]) == "missing"
+                missing = values == dim.marginal.levels.index("missing")
                 col = model[dim.column]
-                if col.dtype == object:
-                    col[missing] = None
-                else:
-                    col[missing] = np.nan
+                col[missing] = None if col.dtype == object else np.nan
         for name, (lo, hi) in clips.items():
             model[name] = np.clip(model[name], lo, hi)
         for name, x in forced.items():
