@@ -240,15 +240,22 @@ class TableCodec:
         return self._levels_of(values, col, strict=False)
 
     # -- decode --------------------------------------------------------------------
-    def decode(self, model: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        n = len(model)
-        for con in reversed(self.constraints):
-            model = con.decode(model)
+    def decode(self, model: dict[str, np.ndarray], rng: np.random.Generator) -> pd.DataFrame:
+        """Sampled model columns (arrays by name) to a table in the schema's order and types."""
+        n = len(next(iter(model.values()))) if model else 0
+        if self.constraints:  # constraints work on frames; without them no frame is built
+            frame = pd.DataFrame(model)
+            for con in reversed(self.constraints):
+                frame = con.decode(frame)
+            model = {c: frame[c].to_numpy() for c in frame.columns}
         for col in self.schema.columns:
             if col.kind in (Kind.NUMERIC, Kind.DATETIME):
-                model[col.name] = self._finish_numeric(col, model[col.name].to_numpy(dtype="float64"))
-        for con in sorted(self.constraints, key=lambda c: isinstance(c, Formula)):
-            model = con.repair(model, self.steps)
+                model[col.name] = self._finish_numeric(col, np.asarray(model[col.name], dtype="float64"))
+        if self.constraints:
+            frame = pd.DataFrame(model)
+            for con in sorted(self.constraints, key=lambda c: isinstance(c, Formula)):
+                frame = con.repair(frame, self.steps)
+            model = {c: frame[c].to_numpy() for c in frame.columns}
         out: dict[str, Any] = {}
         for col in self.schema.columns:
             if col.modelled:
@@ -268,50 +275,51 @@ class TableCodec:
         return np.clip(x, lo, hi)
 
     @staticmethod
-    def _cast(col: Column, values: pd.Series) -> pd.Series:
-        missing = values.isna().to_numpy()
+    def _ints(x: np.ndarray, missing: np.ndarray):
+        """int64, or nullable Int64 where values are missing."""
+        if not missing.any():
+            return x.astype("int64")
+        return pd.arrays.IntegerArray(np.where(missing, 0, x).astype("int64"), missing.copy())
+
+    @classmethod
+    def _cast(cls, col: Column, values: np.ndarray):
+        """Model values of one column to the source's type (an array pandas takes as a column)."""
+        missing = pd.isna(values)
         if col.kind is Kind.NUMERIC:
-            x = values.to_numpy(dtype="float64")
+            x = values.astype("float64")
             if col.dtype == "int":
-                return pd.Series(pd.array(np.where(missing, 0, x).astype("int64"), dtype="Int64")).where(~missing) \
-                    if missing.any() else pd.Series(x.astype("int64"))
-            if col.decimals is not None:
-                x = np.round(x, col.decimals)
-            return pd.Series(x)
+                return cls._ints(x, missing)
+            return np.round(x, col.decimals) if col.decimals is not None else x
         if col.kind is Kind.DATETIME:
-            ns = values.to_numpy(dtype="float64")
-            stamps = pd.Series(np.where(missing, 0, ns).astype("int64").astype("datetime64[ns]"))
-            stamps[missing] = pd.NaT
+            stamps = np.where(missing, 0, values).astype("int64").astype("datetime64[ns]")
+            stamps[missing] = np.datetime64("NaT")
             if col.dtype == "datetime" or col.datetime_format is None:
                 return stamps
-            uniq, inverse = np.unique(stamps[~missing].to_numpy(), return_inverse=True)
-            text = pd.Series(pd.DatetimeIndex(uniq).strftime(col.datetime_format)).to_numpy(dtype=object)
+            uniq, inverse = np.unique(stamps[~missing], return_inverse=True)
+            text = np.asarray(pd.DatetimeIndex(uniq).strftime(col.datetime_format), dtype=object)
             out = np.full(len(stamps), None, dtype=object)
             out[~missing] = text[inverse]
-            return pd.Series(out)
+            return out
         # categorical / boolean
-        obj = values.astype(object).to_numpy()
+        obj = values.astype(object)
         if col.dtype == "bool":
-            return pd.Series(pd.array([None if m else bool(v) for v, m in zip(obj, missing, strict=True)], dtype="boolean")) \
-                if missing.any() else pd.Series(obj.astype(bool))
+            if not missing.any():
+                return obj.astype(bool)
+            return pd.arrays.BooleanArray(np.where(missing, False, obj).astype(bool), missing.copy())
         if col.dtype in ("int", "float") and not (col.rare_grouped and col.rare_label):
             x = np.where(missing, np.nan, obj).astype("float64")
-            if col.dtype == "int":
-                return pd.Series(pd.array(np.where(missing, 0, x).astype("int64"), dtype="Int64")).where(~missing) \
-                    if missing.any() else pd.Series(x.astype("int64"))
-            return pd.Series(x)
-        return pd.Series(obj)
+            return cls._ints(x, missing) if col.dtype == "int" else x
+        return obj
 
-    def _regenerate(self, col: Column, n: int, rng: np.random.Generator) -> pd.Series:
+    def _regenerate(self, col: Column, n: int, rng: np.random.Generator) -> np.ndarray:
         if col.kind is Kind.IDENTIFIER and col.integer:
-            ids = integer_identifiers(n, rng, minimum=int(col.minimum or 1), maximum=int(col.maximum or n),
-                                      sequential="sequential" in col.flags)
-            return pd.Series(ids)
+            return integer_identifiers(n, rng, minimum=int(col.minimum or 1), maximum=int(col.maximum or n),
+                                       sequential="sequential" in col.flags)
         unique = col.kind is Kind.IDENTIFIER
         values = np.asarray(shaped_values(col.shape, n, rng, unique=unique, email=col.pii == "email"), dtype=object)
         if not unique and col.missing_rate > 0:
             values[rng.random(n) < col.missing_rate] = None
-        return pd.Series(values)
+        return values
 
     # -- persistence ----------------------------------------------------------------
     def state(self) -> dict[str, Any]:

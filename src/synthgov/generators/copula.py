@@ -373,10 +373,7 @@ class CopulaSynthesizer(Synthesizer):
             model[name] = np.clip(model[name], lo, hi)
         for name, x in forced.items():
             model[name] = np.where(np.isnan(x), model[name], x)
-        index = pd.RangeIndex(n)
-        frame = pd.DataFrame({k: pd.Series(v, index=index, dtype=object if v.dtype == object else v.dtype)
-                              for k, v in model.items()}, index=index)
-        return self.codec_.decode(frame, rng)
+        return self.codec_.decode(model, rng)
 
     # -- persistence ------------------------------------------------------------
     def _state(self):
