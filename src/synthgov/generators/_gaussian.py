@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-__all__ = ["latent_from_intervals", "latent_correlation", "interval_signal", "nearest_correlation", "sample_truncated", "EPS", "GIBBS_SWEEPS"]
+__all__ = ["latent_from_intervals", "latent_correlation", "hermite_coefficients", "nearest_correlation", "sample_truncated", "EPS", "GIBBS_SWEEPS"]
 
 #: Uniforms are kept in [EPS, 1 - EPS] so normal scores stay finite (|z| < 6).
 EPS = 1e-9
@@ -28,35 +28,74 @@ def latent_from_intervals(lo: np.ndarray, hi: np.ndarray, rng: np.random.Generat
     return ndtri(np.clip(u, EPS, 1 - EPS))
 
 
-def interval_signal(lo: np.ndarray, hi: np.ndarray) -> float:
-    """Var(E[z | interval]): the share of a latent's variance its intervals reveal (1 for distinct values).
+HERMITE_ORDER = 8
 
-    A normal score drawn uniformly inside its value's CDF interval keeps only this share of its
-    correlation with any other variable (first Hermite coefficient), so dividing the
-    observed correlation by the product of both columns' shares undoes the attenuation
-    (the polyserial / polychoric correction, to first order).
+
+def hermite_coefficients(lo: np.ndarray, hi: np.ndarray, order: int = HERMITE_ORDER) -> np.ndarray:
+    """c_k = E[g(Z) He_k(Z)], k = 1..order, for g = E[Z | the row's CDF interval].
+
+    A normal score drawn uniformly inside its value's CDF interval (a missing value's interval is
+    the whole line) is, given the interval, independent of everything else. So the covariance of
+    two such scores is E[g_i g_j] = sum_k rho^k c_ik c_jk / k! (Mehler's expansion), where rho is
+    the correlation of the underlying normals. c_1 = E[g^2] is the share of signal the intervals
+    keep (1 for a column of distinct values; less for ties, categories and missing values).
     """
     a, b = ndtri(np.clip(lo, EPS, 1 - EPS)), ndtri(np.clip(hi, EPS, 1 - EPS))
+    a = np.where(lo <= 0, -np.inf, a)
+    b = np.where(hi >= 1, np.inf, b)
     width = hi - lo
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g = np.where(width > 1e-12, (_phi(a) - _phi(b)) / width, a)
-    g = np.where((lo <= 0) & (hi >= 1), 0.0, g)
-    return float(np.mean(g**2))
+    whole = (lo <= 0) & (hi >= 1)
+    point = width <= 1e-12
+    safe_w = np.where(point | whole, 1.0, width)
+    pa, pb = _phi(a), _phi(b)
+    fa, fb = np.where(np.isfinite(a), a, 0.0), np.where(np.isfinite(b), b, 0.0)
+    g = np.where(point, fa, (pa - pb) / safe_w)
+    g = np.where(whole, 0.0, g)
+    coeffs = np.empty(order)
+    he_prev_a, he_prev_b = np.zeros_like(fa), np.zeros_like(fb)  # He_{-1}
+    he_a, he_b = np.ones_like(fa), np.ones_like(fb)  # He_0
+    for k in range(1, order + 1):
+        # E[He_k(Z) | Z in [a, b]] = (He_{k-1}(a) phi(a) - He_{k-1}(b) phi(b)) / width
+        cond = np.where(point, 0.0, (he_a * pa - he_b * pb) / safe_w)
+        if k == 1:
+            cond = np.where(point, fa, cond)
+        coeffs[k - 1] = float(np.mean(g * np.where(whole, 0.0, cond)))
+        he_prev_a, he_a = he_a, fa * he_a - (k - 1) * he_prev_a
+        he_prev_b, he_b = he_b, fb * he_b - (k - 1) * he_prev_b
+    return coeffs
 
 
 def _phi(x: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(np.isfinite(x), np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi), 0.0)
 
 
-def latent_correlation(z: np.ndarray, signal: np.ndarray, limit: float = 0.995) -> np.ndarray:
-    """Correlation of the latent normals from jittered scores ``z`` (n x d) and each column's signal share."""
-    corr = np.corrcoef(z, rowvar=False)
-    scale = np.sqrt(np.outer(signal, signal))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        corr = np.where(scale > 1e-6, corr / np.maximum(scale, 1e-6), 0.0)
-    corr = np.clip(corr, -limit, limit)
-    np.fill_diagonal(corr, 1.0)
-    return nearest_correlation(corr)
+def latent_correlation(z: np.ndarray, coeffs: np.ndarray, limit: float = 0.995) -> np.ndarray:
+    """Correlation of the latent normals, from jittered scores ``z`` (n x d) and each column's Hermite
+    coefficients (d x K): solves sum_k rho^k c_ik c_jk / k! = observed correlation for every pair."""
+    observed = np.corrcoef(z, rowvar=False)
+    d, order = coeffs.shape
+    fact = np.cumprod(np.arange(1, order + 1, dtype="float64"))
+    terms = coeffs[:, None, :] * coeffs[None, :, :] / fact  # d x d x K
+
+    def f(rho: np.ndarray) -> np.ndarray:
+        powers = rho[..., None] ** np.arange(1, order + 1)
+        return (terms * powers).sum(axis=-1)
+
+    low, high = np.full((d, d), -limit), np.full((d, d), limit)
+    f_low, f_high = f(low), f(high)
+    target = np.clip(observed, np.minimum(f_low, f_high), np.maximum(f_low, f_high))
+    increasing = f_high >= f_low
+    for _ in range(50):  # bisection, all pairs at once
+        mid = (low + high) / 2
+        above = (f(mid) > target) == increasing
+        high = np.where(above, mid, high)
+        low = np.where(above, low, mid)
+    rho = (low + high) / 2
+    rho = np.where(np.abs(terms[..., 0]) > 1e-9, rho, 0.0)
+    rho = (rho + rho.T) / 2
+    np.fill_diagonal(rho, 1.0)
+    return nearest_correlation(rho)
 
 
 def to_z_bounds(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,7 @@ from ..table.constraints import Constraint, constraint_from_dict
 from ..table.io import read
 from ..table.schema import TableSchema
 from ._codec import ModelColumn, TableCodec
-from ._gaussian import EPS, interval_signal, latent_correlation, latent_from_intervals, sample_truncated, to_z_bounds
+from ._gaussian import EPS, hermite_coefficients, latent_correlation, latent_from_intervals, sample_truncated, to_z_bounds
 from ._marginals import Categorical, Continuous, Discrete, Marginal, fit_numeric, marginal_from_state
 from .base import ProgressCallback, Synthesizer, check_random_state
 
@@ -113,7 +113,7 @@ class CopulaSynthesizer(Synthesizer):
         rng = np.random.default_rng(self.random_state)
         dims: list[_Dim] = []
         latent: list[np.ndarray] = []
-        signal: list[float] = []
+        signal: list[np.ndarray] = []
         total = len(codec.model_columns)
         for i, mc in enumerate(codec.model_columns):
             if mc.kind == "numeric":
@@ -130,13 +130,13 @@ class CopulaSynthesizer(Synthesizer):
             lo, hi = marginal.to_intervals(x)
             dims.append(_Dim(mc.name, marginal))
             latent.append(latent_from_intervals(lo, hi, rng))
-            signal.append(interval_signal(lo, hi))
+            signal.append(hermite_coefficients(lo, hi))
             if not present.all():
                 ind = Categorical.fit(np.where(present, "present", "missing").astype(object))
                 dims.append(_Dim(mc.name, ind, indicator=True))
                 lo, hi = ind.to_intervals(np.where(present, "present", "missing").astype(object))
                 latent.append(latent_from_intervals(lo, hi, rng))
-                signal.append(interval_signal(lo, hi))
+                signal.append(hermite_coefficients(lo, hi))
             if isinstance(marginal, Continuous):
                 marginal._sorted = None  # no rows kept after fit
             if progress:
@@ -145,7 +145,7 @@ class CopulaSynthesizer(Synthesizer):
         d = z.shape[1]
         self.codec_ = codec
         self.dims_ = dims
-        self.corr_ = latent_correlation(z, np.asarray(signal)) if d > 1 else np.eye(d)
+        self.corr_ = latent_correlation(z, np.vstack(signal)) if d > 1 else np.eye(d)
         self.schema_ = codec.schema
         self.n_rows_ = len(df)
         self._rng = np.random.default_rng(rng.integers(0, 2**63))
