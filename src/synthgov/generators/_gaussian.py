@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.special import ndtr, ndtri
 
 __all__ = ["latent_from_intervals", "latent_correlation", "hermite_coefficients", "nearest_correlation", "sample_truncated", "EPS", "GIBBS_SWEEPS"]
@@ -71,9 +72,11 @@ def _phi(x: np.ndarray) -> np.ndarray:
 
 
 def latent_correlation(z: np.ndarray, coeffs: np.ndarray, limit: float = 0.995) -> np.ndarray:
-    """Correlation of the latent normals, from jittered scores ``z`` (n x d) and each column's Hermite
-    coefficients (d x K): solves sum_k rho^k c_ik c_jk / k! = observed correlation for every pair."""
-    observed = np.corrcoef(z, rowvar=False)
+    """Correlation of the latent normals, from jittered scores ``z`` (n x d, NaN where missing) and each
+    column's Hermite coefficients (d x K, over its present rows): solves
+    sum_k rho^k c_ik c_jk / k! = observed pairwise-complete correlation, for every pair."""
+    observed = pd.DataFrame(z).corr(min_periods=3)  # pairwise complete: NaN marks a missing value
+    observed = observed.fillna(0.0).to_numpy()
     d, order = coeffs.shape
     fact = np.cumprod(np.arange(1, order + 1, dtype="float64"))
     terms = coeffs[:, None, :] * coeffs[None, :, :] / fact  # d x d x K

@@ -129,8 +129,10 @@ class CopulaSynthesizer(Synthesizer):
                 x = values
             lo, hi = marginal.to_intervals(x)
             dims.append(_Dim(mc.name, marginal))
-            latent.append(latent_from_intervals(lo, hi, rng))
-            signal.append(hermite_coefficients(lo, hi))
+            z = latent_from_intervals(lo, hi, rng)
+            z[~present] = np.nan  # correlations use the rows where both columns are present
+            latent.append(z)
+            signal.append(hermite_coefficients(lo[present], hi[present]))
             if not present.all():
                 ind = Categorical.fit(np.where(present, "present", "missing").astype(object))
                 dims.append(_Dim(mc.name, ind, indicator=True))
