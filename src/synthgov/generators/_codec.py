@@ -32,7 +32,7 @@ from ..table.constraints import (
 )
 from ..table.infer import complete_column, parse_datetimes
 from ..table.schema import Column, Kind, TableSchema
-from ._regenerate import integer_identifiers, shaped_values
+from ._regenerate import shaped_values
 
 __all__ = ["TableCodec", "ModelColumn"]
 
@@ -311,14 +311,19 @@ class TableCodec:
             return cls._ints(x, missing) if col.dtype == "int" else x
         return obj
 
-    def _regenerate(self, col: Column, n: int, rng: np.random.Generator) -> np.ndarray:
-        if col.kind is Kind.IDENTIFIER and col.integer:
-            return integer_identifiers(n, rng, minimum=int(col.minimum or 1), maximum=int(col.maximum or n),
-                                       sequential="sequential" in col.flags)
+    def _regenerate(self, col: Column, n: int, rng: np.random.Generator):
+        """Fresh values for an identifier or text column: never drawn from the real values."""
+        if "sequential" in col.flags and col.minimum is not None:
+            return np.arange(int(col.minimum), int(col.minimum) + n, dtype="int64")
         unique = col.kind is Kind.IDENTIFIER
+        numeric = col.dtype in ("int", "float")
         values = np.asarray(shaped_values(col.shape, n, rng, unique=unique, email=col.pii == "email"), dtype=object)
-        if not unique and col.missing_rate > 0:
-            values[rng.random(n) < col.missing_rate] = None
+        if numeric:
+            values = values.astype("int64").astype("float64")
+        missing = rng.random(n) < col.missing_rate if col.missing_rate > 0 else np.zeros(n, dtype=bool)
+        if numeric:
+            return self._ints(values, missing) if col.dtype == "int" else np.where(missing, np.nan, values)
+        values[missing] = None
         return values
 
     # -- persistence ----------------------------------------------------------------

@@ -68,10 +68,22 @@ class Continuous(Marginal):
 
     @classmethod
     def fit(cls, x: np.ndarray, *, step: float | None, points: int = 2001) -> Continuous:
+        """Quantiles at ``points`` evenly spaced probabilities."""
         s = np.sort(x)
-        k = int(min(len(s), points))
-        grid = np.quantile(s, np.linspace(0.0, 1.0, k)) if k > 1 else np.repeat(s[:1], 2)
+        k = int(max(2, min(len(s), points)))
+        grid = np.quantile(s, np.linspace(0.0, 1.0, k))
         return cls(grid, step, s)
+
+    @classmethod
+    def fit_aggregated(cls, x: np.ndarray, *, step: float | None, points: int) -> Continuous:
+        """Grid of the means of ``points`` equal groups of sorted values (each group >= n / points values)."""
+        s = np.sort(x)
+        groups = np.array_split(s, int(max(2, min(len(s), points))))
+        return cls(np.array([g.mean() for g in groups if len(g)]), step, s)
+
+    def forget_rows(self) -> None:
+        """Drop the training values kept for ranking during fit; only the quantile grid remains."""
+        self._sorted = None
 
     def to_intervals(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s = self._sorted if self._sorted is not None else self.grid
@@ -204,12 +216,32 @@ class Categorical(_Levels):
         return {"kind": self.kind, "levels": [_jsonable(v) for v in self.levels]}, {"probs": self.probs}
 
 
-def fit_numeric(x: np.ndarray, *, step: float | None) -> Marginal:
-    """Discrete marginal for few distinct values, else smoothed quantiles."""
-    uniq, counts = np.unique(x, return_counts=True)
-    if len(uniq) <= MAX_DISCRETE:
-        return Discrete(list(uniq), counts.astype("float64"))
-    return Continuous.fit(x, step=step)
+def fit_numeric(x: np.ndarray, *, step: float | None, points: int = 2001, rare: int = 1,
+                private: bool = False) -> Marginal:
+    """The marginal of a numeric column.
+
+    Few distinct values: a :class:`Discrete` marginal whose levels seen fewer than ``rare`` times are
+    merged into the nearest frequent level (rare values identify people). Otherwise smoothed quantiles
+    on a grid of at most ``points`` (and at most n / ``rare``) quantiles, so the model never holds the
+    column's values. ``private`` (PII-tagged columns) always smooths, on at most 101 quantiles, and
+    trims the ``rare`` most extreme values at each end.
+    """
+    n = len(x)
+    if not private:
+        uniq, counts = np.unique(x, return_counts=True)
+        keep = counts >= rare
+        if len(uniq) <= MAX_DISCRETE and keep.any():
+            kept = uniq[keep]
+            pos = np.clip(np.searchsorted(kept, uniq), 1, max(len(kept) - 1, 1))
+            left = kept[pos - 1] if len(kept) > 1 else kept[np.zeros_like(pos)]
+            right = kept[np.minimum(pos, len(kept) - 1)]
+            nearest = np.where(np.abs(uniq - left) <= np.abs(right - uniq), left, right)
+            merged = np.bincount(np.searchsorted(kept, nearest), weights=counts, minlength=len(kept))
+            return Discrete(list(kept), merged.astype("float64"))
+    points = min(points, max(2, n // max(rare, 1)))
+    if private:
+        return Continuous.fit_aggregated(x, step=step, points=min(points, 101))
+    return Continuous.fit(x, step=step, points=points)
 
 
 def marginal_from_state(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Marginal:

@@ -18,7 +18,7 @@ import string
 
 import numpy as np
 
-__all__ = ["shaped_values", "integer_identifiers"]
+__all__ = ["shaped_values"]
 
 _CLASSES = {"9": string.digits, "A": string.ascii_uppercase, "a": string.ascii_lowercase}
 
@@ -45,9 +45,7 @@ def shaped_values(shape: str | None, n: int, rng: np.random.Generator, *, unique
     shape = shape or "aaaaaaaa"
     if email:
         local = shape.split("@", 1)[0] or "aaaaaa"
-        shape = local + "@example.invalid"
-        # keep the domain literal: mark letters as literals by drawing only the local part
-        base = _draw(local, n, rng)
+        base = _draw(local, n, rng)  # the domain is the reserved example.invalid, never a real one
         values = [f"{v}@example.invalid" for v in base]
     else:
         values = list(_draw(shape, n, rng))
@@ -63,17 +61,3 @@ def shaped_values(shape: str | None, n: int, rng: np.random.Generator, *, unique
         seen.add(v)
         out.append(v)
     return out
-
-
-def integer_identifiers(n: int, rng: np.random.Generator, *, minimum: int, maximum: int, sequential: bool) -> np.ndarray:
-    """Unique integers: a fresh run ``minimum..`` when the source was sequential, else random of the same width."""
-    if sequential:
-        return np.arange(minimum, minimum + n, dtype="int64")
-    lo = max(0, minimum)
-    hi = max(maximum, lo + 2 * n)
-    digits = len(str(abs(hi)))
-    hi = max(hi, 10**digits - 1) if hi - lo < 4 * n else hi
-    out = np.unique(rng.integers(lo, hi + 1, size=int(n * 1.2) + 16))
-    while len(out) < n:
-        out = np.unique(np.concatenate([out, rng.integers(lo, hi + 1, size=n)]))
-    return rng.permutation(out)[:n]

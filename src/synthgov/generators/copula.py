@@ -119,9 +119,9 @@ class CopulaSynthesizer(Synthesizer):
             if mc.kind == "numeric":
                 x = model[mc.name].to_numpy(dtype="float64")
                 present = ~np.isnan(x)
-                marginal = fit_numeric(x[present], step=mc.step)
-                if isinstance(marginal, Continuous):
-                    marginal = Continuous.fit(x[present], step=mc.step, points=self.quantile_points)
+                private = bool(mc.source and codec.schema[mc.source].pii)
+                marginal = fit_numeric(x[present], step=mc.step, points=self.quantile_points,
+                                       rare=codec.schema.rare_threshold, private=private)
             else:
                 values = model[mc.name].to_numpy(dtype=object)
                 present = pd.notna(values)
@@ -140,7 +140,7 @@ class CopulaSynthesizer(Synthesizer):
                 latent.append(latent_from_intervals(lo, hi, rng))
                 signal.append(hermite_coefficients(lo, hi))
             if isinstance(marginal, Continuous):
-                marginal._sorted = None  # no rows kept after fit
+                marginal.forget_rows()
             if progress:
                 progress("fit", i + 1, total)
         z = np.column_stack(latent) if latent else np.zeros((len(df), 0))

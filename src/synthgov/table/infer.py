@@ -31,7 +31,7 @@ __all__ = ["infer_schema", "infer_column", "complete_column", "parse_datetimes",
 
 #: A column with more levels than this is flagged ``high-cardinality``.
 MAX_LEVELS = 1000
-#: Regenerate (never learn) string columns with these PII tags.
+#: Columns with these PII tags are regenerated (never learned), whatever their type.
 REGENERATED_PII = {"name", "email", "phone", "national_id", "address"}
 RARE_LABEL = "(other)"
 _ID_NAME = re.compile(r"(^|_)(id|key|uuid|guid|code|number|no|nr)$|^id_|^rownames?$|^index$", re.IGNORECASE)
@@ -97,16 +97,25 @@ def _sample(values: pd.Series) -> pd.Series:
     return values.sample(SAMPLE, random_state=0) if len(values) > SAMPLE else values
 
 
+def _char_class(ch: str) -> str:
+    if ch.isdigit():
+        return "9"
+    if ch.isalpha():
+        return "A" if ch.isupper() else "a"
+    return ch
+
+
 def value_shape(values: pd.Series) -> str:
-    """The commonest character-class template of ``values`` (``9`` digit, ``A`` upper, ``a`` lower).
+    """The commonest character-class template of ``values``: every digit becomes ``9``, every letter
+    (of any script) ``A`` or ``a``; only punctuation and spaces are kept.
 
     >>> value_shape(pd.Series(["AB-1234", "CD-5678", "x"]))
     'AA-9999'
+    >>> value_shape(pd.Series(["Zoë Brontë", "José Núñez"]))
+    'Aaaa Aaaaa'
     """
     text = _sample(values.astype(str))
-    shapes = text.str.replace(r"[0-9]", "9", regex=True)
-    shapes = shapes.str.replace(r"[A-Z]", "A", regex=True).str.replace(r"[a-z]", "a", regex=True)
-    counts = shapes.value_counts()
+    counts = pd.Series(["".join(map(_char_class, v)) for v in text]).value_counts()
     top = counts[counts == counts.iloc[0]].index
     return str(sorted(top, key=lambda s: (len(s), s))[len(top) // 2])
 
@@ -115,7 +124,8 @@ def _decimals(values: np.ndarray) -> int | None:
     x = values[np.isfinite(values)][:10_000]
     for d in range(0, 11):
         scaled = x * 10.0**d
-        if np.all(np.abs(scaled - np.rint(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))):
+        # float64 holds ~16 significant digits: allow representation error only, not real digits
+        if np.all(np.abs(scaled - np.rint(scaled)) <= np.maximum(1e-9, 1e-13 * np.abs(scaled))):
             return d
     return None
 
@@ -233,9 +243,9 @@ def infer_column(series: pd.Series, *, rare_threshold: int = 5, detect: bool = T
             and len(values) >= 20
             and (_ID_NAME.search(name) or (x.min() in (0, 1) and x.max() - x.min() + 1 == len(values)))
         ):
-            sequential = bool(x.max() - x.min() + 1 == len(values))  # a row number: 0..n-1 or 1..n
+            sequential = bool(x.min() in (0, 1) and x.max() - x.min() + 1 == len(values))  # a row number
             col = Column(
-                name=name, kind=Kind.IDENTIFIER, missing_rate=missing, dtype=dtype, integer=True,
+                name=name, kind=Kind.IDENTIFIER, missing_rate=missing, dtype=dtype,
                 flags=("sequential",) if sequential else (),
             )
         else:
@@ -255,12 +265,20 @@ def infer_column(series: pd.Series, *, rare_threshold: int = 5, detect: bool = T
         tag = detect_pii(series)
         if tag:
             col = Column(**{**col.__dict__, "pii": tag})
-            if tag in REGENERATED_PII and col.kind is Kind.CATEGORICAL:
+            if tag in REGENERATED_PII and col.kind is not Kind.TEXT:
                 unique = values.nunique() == len(values)
                 col = Column(
-                    **{**col.__dict__, "kind": Kind.IDENTIFIER if unique else Kind.TEXT, "flags": ("not-modelled",)}
+                    name=name, kind=Kind.IDENTIFIER if unique else Kind.TEXT, missing_rate=missing, pii=tag,
+                    dtype=col.dtype, flags=("not-modelled",),
                 )
     return col
+
+
+def _private_bounds(x: np.ndarray, k: int, integral: bool) -> tuple:
+    """Bounds of a PII column: the k/n and 1 - k/n quantiles, not the most extreme real values."""
+    q = min(0.5, k / max(len(x), 1))
+    lo, hi = np.quantile(x, [q, 1 - q])
+    return (int(np.floor(lo)), int(np.ceil(hi))) if integral else (float(lo), float(hi))
 
 
 def complete_column(col: Column, series: pd.Series, rare_threshold: int = 5) -> Column:
@@ -280,6 +298,8 @@ def complete_column(col: Column, series: pd.Series, rare_threshold: int = 5) -> 
                 "clean those values or declare another kind",
             ) from None
         integral = bool(np.all(np.mod(x, 1) == 0))
+        if col.pii and facts["minimum"] is None and facts["maximum"] is None:
+            facts["minimum"], facts["maximum"] = _private_bounds(x, rare_threshold, integral)
         if facts["minimum"] is None and facts["maximum"] is None and facts["decimals"] is None:
             facts["integer"] = integral  # a column declared numeric after inference: learn its integer-ness
         if facts["minimum"] is None:
@@ -307,6 +327,10 @@ def complete_column(col: Column, series: pd.Series, rare_threshold: int = 5) -> 
                     name, bad.astype(str), len(values), "holds dates that cannot be parsed",
                     "fix those values or blank them to mark them missing",
                 )
+        if col.pii and facts["minimum"] is None and facts["maximum"] is None:
+            ns = parsed.dropna().to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
+            lo, hi = _private_bounds(ns, rare_threshold, True)
+            facts["minimum"], facts["maximum"] = (pd.Timestamp(int(v)).isoformat() for v in (lo, hi))
         if facts["minimum"] is None:
             facts["minimum"] = parsed.min().isoformat()
         if facts["maximum"] is None:
@@ -328,15 +352,17 @@ def complete_column(col: Column, series: pd.Series, rare_threshold: int = 5) -> 
             if len(counts) > MAX_LEVELS:
                 flags.append("high-cardinality")
             facts["flags"] = tuple(dict.fromkeys(flags))
-    elif col.kind in (Kind.IDENTIFIER, Kind.TEXT) and facts["shape"] is None and not facts["integer"]:
-        strings = values.astype(str)
-        if col.kind is Kind.TEXT:
-            lengths = strings.str.len()
-            median = strings[lengths == lengths.median()] if (lengths == lengths.median()).any() else strings
-            facts["shape"] = value_shape(median)
+    elif col.kind in (Kind.IDENTIFIER, Kind.TEXT) and facts["shape"] is None:
+        if col.dtype in ("int", "float"):
+            x = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype="float64")
+            if "sequential" in col.flags and len(x):
+                facts["minimum"] = int(x.min())  # a row number restarts at 0 or 1; nothing else is kept
+            else:
+                facts["shape"] = "9" * len(str(int(np.abs(x).max()))) if len(x) else "9"
         else:
+            strings = values.astype(str)
+            if col.kind is Kind.TEXT:
+                lengths = strings.str.len()
+                strings = strings[lengths == lengths.median()] if (lengths == lengths.median()).any() else strings
             facts["shape"] = value_shape(strings)
-    elif col.kind is Kind.IDENTIFIER and facts["integer"] and facts["minimum"] is None:
-        x = pd.to_numeric(values).to_numpy(dtype="float64")
-        facts["minimum"], facts["maximum"] = int(x.min()), int(x.max())
     return Column(**facts)

@@ -52,7 +52,7 @@ class PIIDetector:
     values_alone: bool = True
 
     def __call__(self, series: pd.Series) -> str | None:
-        name = str(series.name or "")
+        name = normalise_name(str(series.name or ""))
         name_hit = bool(self.name_pattern and re.search(self.name_pattern, name, re.IGNORECASE))
         values = series.dropna() if series.hasnans else series
         if name_hit:
@@ -65,6 +65,16 @@ class PIIDetector:
             return None
         share = values.astype(str).str.fullmatch(self.value_pattern, case=False).mean()
         return self.tag if share >= MATCH_SHARE else None
+
+
+def normalise_name(name: str) -> str:
+    """Column names as detectors see them: camelCase split, lower case, non-alphanumerics as ``_``.
+
+    >>> normalise_name("Date of Birth"), normalise_name("customerName"), normalise_name("E-Mail")
+    ('date_of_birth', 'customer_name', 'e_mail')
+    """
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
 
 
 def _decimals_at_least(values: pd.Series, digits: int) -> bool:
@@ -80,7 +90,7 @@ def _coordinates(name: str, values: pd.Series) -> bool:
 
 
 _DETECTORS: list[PIIDetector] = [
-    PIIDetector("email", r"e-?mail", r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),
+    PIIDetector("email", r"e_?mail", r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),
     PIIDetector(
         "national_id",
         r"(^|_)(ssn|nin|nino|sin|passport|national_?id|social_?security|tax_?id|nhs_?(number|no))($|_)",
@@ -96,7 +106,8 @@ _DETECTORS: list[PIIDetector] = [
     ),
     PIIDetector(
         "name",
-        r"^name$|(^|_)(first_?name|last_?name|surname|given_?name|family_?name|full_?name|forename|patient_?name|person_?name)($|_)",
+        r"^name$|(^|_)(first_?name|last_?name|surname|given_?name|family_?name|full_?name|forename|patient_?name"
+        r"|person_?name|customer_?name|client_?name|employee_?name|middle_?name|maiden_?name)($|_)",
     ),
 ]
 
