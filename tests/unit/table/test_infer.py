@@ -84,7 +84,11 @@ def test_identifiers_are_detected_and_keep_only_their_shape():
         "score": np.random.default_rng(0).normal(size=n),
     })
     schema = TableSchema.infer(df)
-    assert schema["patient_id"].kind is Kind.IDENTIFIER and "sequential" in schema["patient_id"].flags
+    pid = schema["patient_id"]
+    assert pid.kind is Kind.IDENTIFIER and pid.shape == "9999"  # digits only: no real id is kept
+    assert pid.minimum is None and pid.maximum is None and "sequential" not in pid.flags
+    rows = TableSchema.infer(pd.DataFrame({"rownames": np.arange(1, n + 1), "x": np.ones(n)}))["rownames"]
+    assert rows.kind is Kind.IDENTIFIER and "sequential" in rows.flags and rows.minimum == 1
     assert schema["ticket"].kind is Kind.IDENTIFIER and schema["ticket"].shape == "AA-99999"
     assert schema["score"].kind is Kind.NUMERIC  # unique floats are measurements, not keys
 
