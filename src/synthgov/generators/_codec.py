@@ -85,11 +85,12 @@ class TableCodec:
     """Translate between a table and a generator's model frame (see module docs)."""
 
     def __init__(self, schema: TableSchema, constraints: list[Constraint], model_columns: list[ModelColumn],
-                 steps: dict[str, float | None]):
+                 steps: dict[str, float | None], encoded: list[int]):
         self.schema = schema
         self.constraints = constraints
         self.model_columns = model_columns
         self.steps = steps
+        self.encoded = encoded  # positions of the constraints that rewrite the model frame
 
     # -- fit ---------------------------------------------------------------------
     @classmethod
@@ -145,8 +146,10 @@ class TableCodec:
         model = pd.DataFrame(frame, index=pd.RangeIndex(len(df)))
         for con in constraints:
             con.validate_against(model)
-        for con in constraints:
-            model = con.encode(model)
+        encoded = [i for i, con in enumerate(constraints)
+                   if not (isinstance(con, Inequality) and model[con.low].isna().any())]  # else: repair only
+        for i in encoded:
+            model = constraints[i].encode(model)
 
         mcols: list[ModelColumn] = []
         for name in model.columns:
@@ -167,7 +170,7 @@ class TableCodec:
                     mcols.append(ModelColumn(name, "numeric", step, float(np.nanmin(x)), float(np.nanmax(x))))
                 else:
                     mcols.append(ModelColumn(name, "categorical"))
-        return cls(schema, constraints, mcols, steps), model
+        return cls(schema, constraints, mcols, steps, encoded), model
 
     @staticmethod
     def _bounds(col: Column, x: np.ndarray) -> tuple[float, float]:
@@ -207,7 +210,8 @@ class TableCodec:
         col = self.schema[name]
         if not col.modelled:
             raise ConditionError(f"column {name!r} is {col.kind.value}: it is regenerated, so it cannot be conditioned on")
-        for con in self.constraints:
+        for i in self.encoded:
+            con = self.constraints[i]
             if name in con.derived and not isinstance(con, FixedCombinations):
                 raise ConditionError(
                     f"column {name!r} is computed by constraint {con.describe()}, so it cannot be conditioned on",
@@ -240,13 +244,12 @@ class TableCodec:
         return self._levels_of(values, col, strict=False)
 
     # -- decode --------------------------------------------------------------------
-    def decode(self, model: dict[str, np.ndarray], rng: np.random.Generator) -> pd.DataFrame:
-        """Sampled model columns (arrays by name) to a table in the schema's order and types."""
-        n = len(next(iter(model.values()))) if model else 0
+    def decode(self, model: dict[str, np.ndarray], n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """``n`` sampled rows of model columns (arrays by name) to a table in the schema's order and types."""
         if self.constraints:  # constraints work on frames; without them no frame is built
             frame = pd.DataFrame(model)
-            for con in reversed(self.constraints):
-                frame = con.decode(frame)
+            for i in reversed(self.encoded):
+                frame = self.constraints[i].decode(frame)
             model = {c: frame[c].to_numpy() for c in frame.columns}
         for col in self.schema.columns:
             if col.kind in (Kind.NUMERIC, Kind.DATETIME):
@@ -294,9 +297,14 @@ class TableCodec:
             stamps = np.where(missing, 0, values).astype("int64").astype("datetime64[ns]")
             stamps[missing] = np.datetime64("NaT")
             if col.dtype == "datetime" or col.datetime_format is None:
+                if col.timezone:
+                    return pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(col.timezone).array
                 return stamps
             uniq, inverse = np.unique(stamps[~missing], return_inverse=True)
-            text = np.asarray(pd.DatetimeIndex(uniq).strftime(col.datetime_format), dtype=object)
+            index = pd.DatetimeIndex(uniq)
+            if "%z" in col.datetime_format or "%Z" in col.datetime_format:
+                index = index.tz_localize("UTC")  # offsets were read into UTC; write them as +0000
+            text = np.asarray(index.strftime(col.datetime_format), dtype=object)
             out = np.full(len(stamps), None, dtype=object)
             out[~missing] = text[inverse]
             return out
@@ -331,6 +339,7 @@ class TableCodec:
         return {
             "schema": self.schema.to_dict(),
             "steps": self.steps,
+            "encoded": self.encoded,
             "model_columns": [dataclasses.asdict(m) | {"levels": list(m.levels) if m.levels is not None else None}
                               for m in self.model_columns],
         }
@@ -340,4 +349,4 @@ class TableCodec:
         schema = TableSchema.from_dict(state["schema"])
         mcols = [ModelColumn(**{**m, "levels": tuple(m["levels"]) if m.get("levels") is not None else None})
                  for m in state["model_columns"]]
-        return cls(schema, order_for_encoding(schema.constraints), mcols, dict(state["steps"]))
+        return cls(schema, order_for_encoding(schema.constraints), mcols, dict(state["steps"]), list(state["encoded"]))

@@ -350,7 +350,9 @@ class CopulaSynthesizer(Synthesizer):
                    for dim in self.dims_]
         for start in range(0, n, CHUNK):
             stop = min(n, start + CHUNK)
-            if bounds.by_dim:
+            if not self.dims_:
+                z = np.zeros((stop - start, 0))
+            elif bounds.by_dim:
                 z = sample_truncated(self.corr_, *bounds.block(start, stop), rng)
             else:
                 z = rng.standard_normal((stop - start, len(self.dims_))) @ chol.T
@@ -375,7 +377,7 @@ class CopulaSynthesizer(Synthesizer):
             model[name] = np.clip(model[name], lo, hi)
         for name, x in forced.items():
             model[name] = np.where(np.isnan(x), model[name], x)
-        return self.codec_.decode(model, rng)
+        return self.codec_.decode(model, n, rng)
 
     # -- persistence ------------------------------------------------------------
     def _state(self):

@@ -129,7 +129,9 @@ def _name(value: Any, what: str) -> str:
 class Inequality(Constraint):
     """``low <= high`` (or ``<`` with ``strict=True``) between two numeric or datetime columns.
 
-    Modelled as ``low`` and the non-negative difference ``high - low``.
+    Modelled as ``low`` and the non-negative difference ``high - low``. When ``low`` has missing
+    values (so the difference cannot carry ``high``), both are modelled as they are and rows
+    drawn in the wrong order are swapped.
     """
 
     low: str
@@ -175,20 +177,20 @@ class Inequality(Constraint):
         return out
 
     def repair(self, df: pd.DataFrame, steps: Mapping[str, float | None]) -> pd.DataFrame:
-        lo = df[self.low].to_numpy(dtype="float64")
-        hi = df[self.high].to_numpy(dtype="float64")
-        step = steps.get(self.high)
+        """Swap the two values where they are in the wrong order (then, if strict, lift ties by a step)."""
+        lo = df[self.low].to_numpy(dtype="float64").copy()
+        hi = df[self.high].to_numpy(dtype="float64").copy()
         with np.errstate(invalid="ignore"):
-            bad = (hi <= lo) if self.strict else (hi < lo)
-        if bad.any():
-            fixed = lo[bad] + (step or 1e-9 * max(1.0, float(np.nanmax(np.abs(lo[bad])))) if self.strict else 0.0)
-            if step:
-                fixed = np.ceil(fixed / step - 1e-9) * step
-                fixed = np.where(fixed < lo[bad] + (step if self.strict else 0), fixed + step, fixed)
-            hi = hi.copy()
-            hi[bad] = fixed
+            swap = hi < lo
+        lo[swap], hi[swap] = hi[swap], lo[swap]
+        if self.strict:
+            with np.errstate(invalid="ignore"):
+                tie = hi <= lo
+            step = steps.get(self.high) or 1e-9 * max(1.0, float(np.nanmax(np.abs(hi))) if len(hi) else 1.0)
+            hi[tie] = lo[tie] + step
+        if swap.any() or self.strict:
             df = df.copy()
-            df[self.high] = hi
+            df[self.low], df[self.high] = lo, hi
         return df
 
 

@@ -159,18 +159,18 @@ def _guess_format(values: pd.Series) -> str | None:
     from pandas.tseries.api import guess_datetime_format
 
     sample = _sample(values.astype(str)).head(200)
-    guesses: set[str] = set()
+    guesses: dict[str, int] = {}  # format -> preference (month-first guesses before day-first ones)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for v in sample.head(50):
-            for dayfirst in (False, True):
+        for rank, dayfirst in enumerate((False, True)):
+            for v in sample.head(50):
                 g = guess_datetime_format(v, dayfirst=dayfirst)
-                if g:
-                    guesses.add(g)
+                if g and g not in guesses:
+                    guesses[g] = rank
         if not guesses:
             return None
-        scores = {g: int(pd.to_datetime(sample, format=g, errors="coerce").notna().sum()) for g in sorted(guesses)}
-    best = max(sorted(scores), key=lambda g: scores[g])
+        scores = {g: int(pd.to_datetime(sample, format=g, errors="coerce").notna().sum()) for g in guesses}
+    best = max(guesses, key=lambda g: (scores[g], -guesses[g], g.startswith("%Y-%m-%d")))
     if best.endswith("%z") and values.astype(str).str.endswith("Z").all():
         best = best[:-2] + "Z"  # keep the literal 'Z' of UTC timestamps on output
     return best
@@ -227,7 +227,9 @@ def infer_column(series: pd.Series, *, rare_threshold: int = 5, detect: bool = T
     if pd.api.types.is_bool_dtype(values):
         col = Column(name=name, kind=Kind.BOOLEAN, missing_rate=missing, dtype="bool")
     elif pd.api.types.is_datetime64_any_dtype(values):
-        col = Column(name=name, kind=Kind.DATETIME, missing_rate=missing, dtype="datetime")
+        tz = getattr(values.dt, "tz", None)
+        col = Column(name=name, kind=Kind.DATETIME, missing_rate=missing, dtype="datetime",
+                     timezone=str(tz) if tz is not None else None)
     elif pd.api.types.is_numeric_dtype(values):
         x = values.to_numpy(dtype="float64")
         integral = bool(np.all(np.mod(x[np.isfinite(x)], 1) == 0))
@@ -316,7 +318,8 @@ def complete_column(col: Column, series: pd.Series, rare_threshold: int = 5) -> 
             facts["dtype"] = "int" if integral else "float"
     elif col.kind is Kind.DATETIME:
         if pd.api.types.is_datetime64_any_dtype(values):
-            parsed = values.astype("datetime64[ns]")
+            parsed = values.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
+            parsed = parsed.astype("datetime64[ns]")
         else:
             if facts["datetime_format"] is None:
                 facts["datetime_format"] = _guess_format(values.astype(str))

@@ -84,6 +84,7 @@ class Column:
             replaced by ``rare_label``; their values are not stored.
         rare_label: the label rare levels are grouped under.
         datetime_format: strftime format of text datetimes; ``None`` for native datetimes.
+        timezone: the time zone of native timezone-aware datetimes (values are modelled in UTC).
         shape: identifier/text: a character-class template (``9`` digit, ``A`` upper,
             ``a`` lower, anything else literal) used to make fresh values.
         flags: notes for people (``"high-cardinality"``, ``"not-modelled"``, ...).
@@ -102,6 +103,7 @@ class Column:
     rare_grouped: int = 0
     rare_label: str | None = None
     datetime_format: str | None = None
+    timezone: str | None = None
     shape: str | None = None
     flags: tuple[str, ...] = ()
 
