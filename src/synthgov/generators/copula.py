@@ -194,7 +194,8 @@ class CopulaSynthesizer(Synthesizer):
         j = self._dim_index(column, indicator=True)
         if j is None:
             if np.any(missing):
-                raise ConditionError(f"column {column!r} was never missing in the data, so it cannot be conditioned to be missing")
+                raise ConditionError(f"column {column!r} was never missing in the data, so it cannot be conditioned to be missing",
+                                     hint="condition it on a value or a range instead")
             return
         ind: Categorical = self.dims_[j].marginal  # type: ignore[assignment]
         codes = np.where(np.asarray(missing), ind.levels.index("missing"), ind.levels.index("present"))
@@ -205,7 +206,7 @@ class CopulaSynthesizer(Synthesizer):
         name = mc.source
         j = self._dim_index(mc.name)
         marginal = self.dims_[j].marginal
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+        if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
             self._presence(name, bounds, True)
             return
         self._presence(name, bounds, False)
@@ -236,7 +237,7 @@ class CopulaSynthesizer(Synthesizer):
             m_lo, m_hi = marginal.bounds
             if g_lo > g_hi or g_lo > m_hi or g_hi < m_lo:
                 raise ConditionError(f"impossible condition: no value of {name!r} lies in {value!r}",
-                                     hint=f"values range from {m_lo:g} to {m_hi:g}")
+                                     hint=f"values range from {self._show(name, m_lo)} to {self._show(name, m_hi)}")
             if isinstance(marginal, Discrete):
                 u_lo, u_hi = marginal.range_interval(g_lo if np.isfinite(g_lo) else None, g_hi if np.isfinite(g_hi) else None)
                 if u_hi <= u_lo:
@@ -254,7 +255,10 @@ class CopulaSynthesizer(Synthesizer):
         m_lo, m_hi = marginal.bounds
         if not m_lo <= x <= m_hi:
             raise ConditionError(f"impossible condition: {name!r} = {value!r} is outside the range seen in the data",
-                                 hint=f"values range from {m_lo:g} to {m_hi:g} in model units")
+                                 hint=f"values range from {self._show(name, m_lo)} to {self._show(name, m_hi)}")
+        if mc.step and abs(x / mc.step - round(x / mc.step)) > 1e-6:
+            raise ConditionError(f"impossible condition: {name!r} = {value!r} is finer than the column's precision",
+                                 hint=f"{name!r} is recorded in steps of {self._show_step(name, mc.step)}")
         if isinstance(marginal, Discrete):
             lo, hi = marginal.to_intervals(np.array([x]))
             if x not in marginal.levels or hi[0] <= lo[0]:
@@ -266,6 +270,18 @@ class CopulaSynthesizer(Synthesizer):
             bounds.set(j, u, u)
         forced[mc.name] = np.full(bounds.n, x)
 
+    def _show(self, name: str, value: float) -> str:
+        """A model value as a person reads it (dates for datetime columns)."""
+        if self.schema_[name].kind.value == "datetime":
+            return pd.Timestamp(int(value)).isoformat()
+        return f"{value:g}"
+
+    def _show_step(self, name: str, step: float) -> str:
+        if self.schema_[name].kind.value == "datetime":
+            units = {86_400e9: "a day", 3_600e9: "an hour", 60e9: "a minute", 1e9: "a second"}
+            return units.get(step, f"{step:g} ns")
+        return "1 (whole numbers)" if step == 1 else f"{step:g}"
+
     def _row_condition(self, mc: ModelColumn, values: pd.Series, bounds, forced) -> None:
         name = mc.source
         j = self._dim_index(mc.name)
@@ -276,7 +292,15 @@ class CopulaSynthesizer(Synthesizer):
         x = self.codec_.model_values(name, values)
         if mc.kind == "categorical":
             codes = marginal.codes_of(x)
-            lo, hi = marginal.interval_of_codes(codes)  # unknown or missing: unbounded
+            unknown = np.flatnonzero((codes < 0) & ~missing)
+            if len(unknown):
+                row = int(unknown[0])
+                raise ConditionError(
+                    f"impossible condition in row {row}: {name!r} never takes the value {values.iloc[row]!r}"
+                    f" ({len(unknown)} row(s) like this)",
+                    hint=f"use one of: {', '.join(repr(v) for v in marginal.levels[:10])}",
+                )
+            lo, hi = marginal.interval_of_codes(codes)  # missing: unbounded
         elif isinstance(marginal, Discrete):
             lv = np.asarray(marginal.levels, dtype="float64")
             idx = np.clip(np.searchsorted(lv, x), 0, len(lv) - 1)

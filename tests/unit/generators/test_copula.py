@@ -236,7 +236,8 @@ def test_condition_on_missingness(loans):
         ({"wage": 10**7}, "outside the range"),
         ({"experience": (100, 200)}, "no value of 'experience'"),
         ({"experience": (40, 30)}, "low above high"),
-        ({"education": 13.5}, "never takes the value"),
+        ({"education": 13.5}, "finer than the column.s precision"),
+        ({"wage": 612.555}, "finer than the column.s precision"),
         ({"region": ("a", "b")}, "categorical"),
         ({"wage": None}, "never missing"),
     ],
@@ -292,3 +293,51 @@ def test_no_formal_privacy_guarantee_is_claimed(cps):
     assert syn.privacy_ is None
     assert "no formal privacy guarantee" in sg.CopulaSynthesizer.__module__.__class__.__doc__ or \
         "no formal privacy guarantee" in __import__("synthgov.generators.copula", fromlist=["x"]).__doc__
+
+
+def test_per_row_conditions_with_unknown_levels_are_refused(cps):
+    syn = sg.CopulaSynthesizer(random_state=0).fit(cps.sample(3000, random_state=0))
+    with pytest.raises(sg.ConditionError, match=r"row 1: 'region' never takes the value 'mars'"):
+        syn.sample(conditions=pd.DataFrame({"region": ["west", "mars"]}))
+
+
+def test_missing_value_markers_as_conditions(loans):
+    syn = sg.CopulaSynthesizer(random_state=0).fit(loans)
+    assert syn.sample(50, conditions={"emp_length": pd.NA}).emp_length.isna().all()
+    assert syn.sample(50, conditions={"emp_length": np.nan}).emp_length.isna().all()
+
+
+def test_datetime_condition_hints_speak_in_dates(flights_sample):
+    syn = sg.CopulaSynthesizer(random_state=0).fit(flights_sample[["time_hour", "carrier"]])
+    with pytest.raises(sg.ConditionError) as info:
+        syn.sample(5, conditions={"time_hour": "2020-01-01T00:00:00Z"})
+    assert "2013-01-01T" in info.value.hint
+    with pytest.raises(sg.ConditionError, match="finer than") as info:
+        syn.sample(5, conditions={"time_hour": "2013-05-01T10:30:00Z"})
+    assert "an hour" in info.value.hint
+    out = syn.sample(20, conditions={"time_hour": "2013-05-01T10:00:00Z"})
+    assert (out.time_hour == "2013-05-01T10:00:00Z").all()
+
+
+def test_timezone_aware_datetimes_keep_their_zone():
+    df = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=200, freq="h", tz="Europe/Paris"), "x": range(200)})
+    out = sg.CopulaSynthesizer(random_state=0).fit(df).sample(100)
+    assert str(out.t.dt.tz) == "Europe/Paris"
+    assert out.t.min() >= df.t.min() and out.t.max() <= df.t.max()
+
+
+def test_a_table_with_no_modelled_column():
+    df = pd.DataFrame({"id": range(1, 31), "note": [f"free text number {i} about nothing much" for i in range(30)]})
+    out = sg.CopulaSynthesizer(random_state=0).fit(df).sample(5)
+    assert out.id.tolist() == [1, 2, 3, 4, 5] and out.note.notna().all()
+
+
+def test_inequality_with_a_missing_low_keeps_high_present():
+    rng = np.random.default_rng(0)
+    a = rng.normal(50, 10, 1000)
+    b = a + rng.exponential(5, 1000)
+    a[rng.random(1000) < 0.3] = np.nan
+    out = sg.CopulaSynthesizer(random_state=0, constraints=[sg.Inequality(low="a", high="b")]) \
+        .fit(pd.DataFrame({"a": a, "b": b})).sample(3000)
+    assert out.b.isna().mean() == 0.0 and abs(out.a.isna().mean() - 0.3) < 0.03
+    assert ((out.b >= out.a) | out.a.isna()).all()

@@ -108,3 +108,26 @@ def test_partial_respects_fixed_combinations(cps):
     out = sg.partial(sub, columns=["smsa", "wage"], synthesizer=syn, random_state=0)
     assert (out.region == sub.region).all()
     assert set(zip(out.region, out.smsa, strict=True)) <= set(zip(sub.region, sub.smsa, strict=True))
+
+
+def test_partial_refuses_to_split_a_constraint():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 100, 300)
+    b = a + rng.integers(0, 50, 300)
+    df = pd.DataFrame({"a": a, "b": b, "c": a + b, "z": rng.normal(size=300)})
+    cons = [sg.Inequality(low="a", high="b"), sg.Formula(column="c", expression="a + b")]
+    with pytest.raises(sg.ParameterError, match=r"inequality\(a <= b\)|formula") as info:
+        sg.partial(df, columns=["a"], synthesizer=sg.CopulaSynthesizer(random_state=0, constraints=cons))
+    assert "replace them together" in info.value.hint
+    out = sg.partial(df, columns=["a", "b", "c"], synthesizer=sg.CopulaSynthesizer(random_state=0, constraints=cons))
+    assert (out.a <= out.b).all() and (out.c == out.a + out.b).all() and (out.z == df.z).all()
+
+
+def test_partial_replaces_regenerated_pii_unless_kept(covid):
+    sub = covid.iloc[:2000].reset_index(drop=True)
+    out = sg.partial(sub, columns=["age"], synthesizer=sg.CopulaSynthesizer(random_state=0))
+    assert (out.fake_first_name == sub.fake_first_name).mean() < 0.01
+    assert set(out.attrs["synthgov"]["replaced_columns"]) >= {"age", "fake_first_name", "fake_last_name"}
+    assert (out.gender == sub.gender).all()
+    kept = sg.partial(sub, columns=["age"], synthesizer=sg.CopulaSynthesizer(random_state=0), keep_pii=True)
+    assert kept.fake_first_name.equals(sub.fake_first_name)
