@@ -14,6 +14,7 @@ from .errors import (
     InputError,
     IntegrityError,
     ModelFileError,
+    OutputError,
     NotFittedError,
     ParameterError,
     PolicyDenied,
@@ -62,6 +63,6 @@ __all__ = [
     "load_synthesizer", "register_synthesizer", "partial", "hybrid", "rebalance",
     "Workspace", "workspace", "datasets", "testing",
     "SynthgovError", "ParameterError", "InputError", "SchemaError", "NotFittedError",
-    "ConditionError", "ConstraintError", "ModelFileError", "PrivacyBudgetError",
+    "ConditionError", "ConstraintError", "ModelFileError", "OutputError", "PrivacyBudgetError",
     "IntegrityError", "PolicyDenied",
 ]

@@ -25,7 +25,7 @@ from .generators import available_synthesizers, load_synthesizer, synthesizer
 from .generators.hybrid import hybrid
 from .generators.partial import partial
 from .generators.rebalance import rebalance
-from .table.io import read, write
+from .table.io import output_format, read, write
 from .table.schema import Kind, TableSchema
 from .workspace import Workspace
 
@@ -200,6 +200,11 @@ def generate_cmd(
             raise ParameterError(f"choose one of {', '.join(modes)}", hint="they are different kinds of output")
         if rows is not None and rows < 1:
             raise ParameterError(f"--rows must be at least 1, got {rows}")
+        if rows is not None and (partial_cols is not None or rebalance_col is not None):
+            raise ParameterError(f"--rows does not apply to {modes[0]}",
+                                 hint="--partial keeps the source's rows; --rebalance adds as many as the target needs")
+        if out_path is not None:
+            output_format(out_path)  # refuse an unwritable format before any work
         started = time.perf_counter()
         df = read(data)
         schema = TableSchema.load(schema_path) if schema_path else None
@@ -225,9 +230,9 @@ def generate_cmd(
                 mode = "fully synthetic"
         if out_path is None:
             out_path = Workspace().outputs / f"{data.name.split('.')[0]}-{method}.parquet"
-        write(result, out_path, metadata={"synthgov": json.dumps({"synthetic": True, "mode": mode, "generator": method})})
         if save_model:
             syn.save(save_model)
+        write(result, out_path, metadata={"synthgov": json.dumps({"synthetic": True, "mode": mode, "generator": method})})
         _summary(result, time.perf_counter() - started, out_path, mode, method, syn)
 
 
@@ -312,6 +317,7 @@ def sample_cmd(
     Example: synthgov sample model/ --rows 1000 --out more.parquet
     """
     with _errors():
+        output_format(out_path)
         started = time.perf_counter()
         syn = load_synthesizer(model)
         with _progress() as bar:

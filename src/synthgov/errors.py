@@ -25,6 +25,7 @@ __all__ = [
     "ConditionError",
     "ConstraintError",
     "ModelFileError",
+    "OutputError",
     "PrivacyBudgetError",
     "IntegrityError",
     "PolicyDenied",
@@ -98,6 +99,12 @@ class ModelFileError(SynthgovError, ValueError):
     """A saved synthesizer is missing, malformed, from an unknown version or altered."""
 
     code = "SG-MODEL-FILE"
+
+
+class OutputError(SynthgovError, OSError):
+    """A file or directory could not be written (permissions, a missing parent, a full disk)."""
+
+    code = "SG-OUTPUT"
 
 
 class PrivacyBudgetError(SynthgovError):

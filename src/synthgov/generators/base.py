@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import atomic_dir
-from ..errors import ModelFileError, NotFittedError, ParameterError, SynthgovError
+from ..errors import ModelFileError, NotFittedError, OutputError, ParameterError, SynthgovError
 
 __all__ = [
     "Synthesizer",
@@ -75,8 +75,8 @@ class Synthesizer:
     """Base class of every generator (scikit-learn style).
 
     Subclasses set ``name``, define a keyword-only ``__init__`` storing each
-    parameter under the same attribute name, and implement ``_fit``,
-    ``_sample``, ``_state`` and ``_from_state``.
+    parameter under the same attribute name, and implement ``fit``, ``sample``,
+    ``_state`` and ``_from_state``.
     """
 
     name: ClassVar[str] = ""
@@ -141,11 +141,22 @@ class Synthesizer:
             "state": meta,
             "arrays_sha256": hashlib.sha256(blob).hexdigest(),
         }
+        doc["sha256"] = _digest(doc)
         path = Path(path)
-        with atomic_dir(path) as tmp:
-            (tmp / "arrays.npz").write_bytes(blob)
-            (tmp / "synthesizer.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False), encoding="utf-8")
+        try:
+            with atomic_dir(path) as tmp:
+                (tmp / "arrays.npz").write_bytes(blob)
+                (tmp / "synthesizer.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False), encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot save the model to {path}: {exc.strerror or exc}",
+                              hint="check the directory's parent exists and is writable") from None
         return path
+
+
+def _digest(doc: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of ``doc`` without its own ``sha256`` field."""
+    body = {k: v for k, v in doc.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
 def _version() -> str:
@@ -227,6 +238,11 @@ def load_synthesizer(path: str | os.PathLike) -> Synthesizer:
         raise ModelFileError(f"{meta_file} is not valid JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
         raise ModelFileError(f"{meta_file} has an unknown format", hint=f"expected {MODEL_FORMAT!r}")
+    if doc.get("sha256") != _digest(doc):
+        raise ModelFileError(
+            f"{meta_file} does not match its recorded sha256: the model description was altered",
+            hint="restore the model from a trusted copy or fit it again",
+        )
     blob = arrays_file.read_bytes()
     if hashlib.sha256(blob).hexdigest() != doc.get("arrays_sha256"):
         raise ModelFileError(
@@ -245,4 +261,12 @@ def load_synthesizer(path: str | os.PathLike) -> Synthesizer:
             f"the model was made by generator {doc.get('generator')!r}, which is not installed",
             hint=f"install the plugin that provides it; available: {', '.join(registry)}",
         )
-    return cls._from_state(doc.get("params", {}), doc.get("state", {}), arrays)
+    try:
+        return cls._from_state(doc.get("params", {}), doc.get("state", {}), arrays)
+    except SynthgovError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ModelFileError(
+            f"{path} cannot be loaded: {type(exc).__name__}: {exc}",
+            hint=f"it was saved by synthgov {doc.get('synthgov_version', '?')}; fit the model again with this version",
+        ) from None

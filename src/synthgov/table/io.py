@@ -26,10 +26,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .._atomic import atomic_path
-from ..errors import InputError, ParameterError
+from ..errors import InputError, OutputError, ParameterError
 from .infer import check_frame
 
-__all__ = ["read", "write", "SUPPORTED_FORMATS"]
+__all__ = ["read", "write", "output_format", "SUPPORTED_FORMATS"]
 
 SUPPORTED_FORMATS = ("csv", "tsv", "parquet")
 _URL = re.compile(r"^[a-z][a-z0-9+]*(\+[a-z0-9]+)?://", re.IGNORECASE)
@@ -87,6 +87,14 @@ def _read_csv(path: Path, delimiter: str) -> pd.DataFrame:
                 hint="every row needs the same number of fields; quote values that contain the delimiter",
             ) from None
         raise InputError(f"cannot parse {path} as CSV: {msg.splitlines()[0]}", hint="check the delimiter and quoting") from None
+    if table.num_columns == 1 and delimiter == ",":
+        header = table.column_names[0]
+        for other, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+            if other in header:
+                raise InputError(
+                    f"{path} seems to be separated by {label}, not commas (its header is one column: {header[:60]!r})",
+                    hint="save it with commas, or name a tab-separated file .tsv",
+                )
     binary = [f.name for f in table.schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
     if binary:
         raise InputError(
@@ -190,7 +198,25 @@ def write(df: pd.DataFrame, path, *, format: str | None = None, metadata: dict[s
     ``metadata`` (Parquet only) is stored as file-level key/value metadata.
     """
     path = Path(path)
-    fmt = _format_of(path, format)
+    fmt = output_format(path, format)
+    try:
+        _write(df, path, fmt, metadata)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}",
+                          hint="check the directory exists and is writable") from None
+    return path
+
+
+def output_format(path, format: str | None = None) -> str:  # noqa: A002
+    """The format ``write`` would use for ``path`` (raises before any work if it cannot write it)."""
+    try:
+        return _format_of(Path(path), format)
+    except InputError as exc:
+        raise OutputError(f"cannot write {Path(path).name!r}: unknown format",
+                          hint="name the output .csv, .tsv or .parquet") from None
+
+
+def _write(df: pd.DataFrame, path: Path, fmt: str, metadata: dict[str, str] | None) -> None:
     with atomic_path(path, suffix=path.suffix or ".tmp") as tmp:
         if fmt == "parquet":
             table = pa.Table.from_pandas(df, preserve_index=False)
@@ -201,4 +227,3 @@ def write(df: pd.DataFrame, path, *, format: str | None = None, metadata: dict[s
             pq.write_table(table, tmp)
         else:
             df.to_csv(tmp, index=False, sep="\t" if fmt == "tsv" else ",")
-    return path

@@ -341,3 +341,12 @@ def test_inequality_with_a_missing_low_keeps_high_present():
         .fit(pd.DataFrame({"a": a, "b": b})).sample(3000)
     assert out.b.isna().mean() == 0.0 and abs(out.a.isna().mean() - 0.3) < 0.03
     assert ((out.b >= out.a) | out.a.isna()).all()
+
+
+def test_edited_model_description_is_refused(cps, tmp_path):
+    path = sg.CopulaSynthesizer(random_state=0).fit(cps.iloc[:500]).save(tmp_path / "m")
+    doc = json.loads((path / "synthesizer.json").read_text())
+    doc["state"]["n_rows"] = 1
+    (path / "synthesizer.json").write_text(json.dumps(doc))
+    with pytest.raises(sg.ModelFileError, match="description was altered"):
+        sg.load_synthesizer(path)
