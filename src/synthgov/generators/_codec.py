@@ -156,7 +156,7 @@ class TableCodec:
             if name in schema and schema[name].modelled:
                 col = schema[name]
                 if col.kind in (Kind.NUMERIC, Kind.DATETIME):
-                    lo, hi = cls._bounds(col, model[name].to_numpy(dtype="float64"))
+                    lo, hi = cls._bounds(col)
                     mcols.append(ModelColumn(name, "numeric", steps[name], lo, hi, source=name))
                 else:
                     levels = tuple(col.categories or ()) + ((col.rare_label,) if col.rare_grouped and col.rare_label else ())
@@ -173,7 +173,7 @@ class TableCodec:
         return cls(schema, constraints, mcols, steps, encoded), model
 
     @staticmethod
-    def _bounds(col: Column, x: np.ndarray) -> tuple[float, float]:
+    def _bounds(col: Column) -> tuple[float, float]:
         if col.kind is Kind.DATETIME:
             return float(pd.Timestamp(col.minimum).value), float(pd.Timestamp(col.maximum).value)
         return float(col.minimum), float(col.maximum)
@@ -269,7 +269,7 @@ class TableCodec:
 
     def _finish_numeric(self, col: Column, x: np.ndarray) -> np.ndarray:
         step = self.steps.get(col.name)
-        lo, hi = self._bounds(col, x)
+        lo, hi = self._bounds(col)
         if step:
             x = np.round(x / step) * step
             lo_g, hi_g = np.ceil(lo / step - 1e-9) * step, np.floor(hi / step + 1e-9) * step

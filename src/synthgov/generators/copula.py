@@ -161,7 +161,7 @@ class CopulaSynthesizer(Synthesizer):
                 return i
         return None
 
-    def _conditions(self, conditions, n: int, rng) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+    def _conditions(self, conditions, n: int, rng) -> tuple[_Bounds, dict, dict]:
         bounds = _Bounds(n, len(self.dims_))
         forced: dict[str, np.ndarray] = {}
         clips: dict[str, tuple[float, float]] = {}

@@ -57,8 +57,9 @@ def hybrid(real, synthetic, *, share: float, n: int | None = None, random_state:
         raise SchemaError(f"real and synthetic tables have different columns: {', '.join(map(str, diff))}",
                           hint="generate the synthetic table from the same source")
     n = len(real) if n is None else n
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"n must be a positive integer, got {n!r}")
+    n = int(n)
     n_syn = int(round(share * n))
     n_real = n - n_syn
     if n_real > len(real):

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import ConditionError, ParameterError, SchemaError
+from ..errors import ParameterError, SchemaError
 from ..table.io import read
-from .base import Synthesizer
+from .base import Synthesizer, check_random_state
 from .hybrid import MARKER, align_dtypes
 
 __all__ = ["rebalance", "rebalance_plan"]
@@ -59,9 +59,14 @@ def rebalance(data, synthesizer: Synthesizer, *, column: str, target="uniform",
         random_state: seed for the synthetic rows.
 
     Returns:
-        The real rows (``_synthetic`` False) followed by the added synthetic rows (True).
+        The real rows (``_synthetic`` False) followed by the added synthetic rows (True). Groups seen
+        fewer times than the schema's rare threshold cannot be generated: their real rows are kept,
+        they are left out of the target, and ``attrs["synthgov"]["skipped_rare_groups"]`` names them.
     """
     df = read(data)
+    seed = check_random_state(random_state)
+    if not isinstance(synthesizer, Synthesizer):
+        raise ParameterError(f"synthesizer must be a Synthesizer, got {type(synthesizer).__name__}")
     if column not in df.columns:
         raise SchemaError(f"unknown column {column!r}", hint=f"columns are: {', '.join(map(str, df.columns))}")
     if MARKER in df.columns:
@@ -71,19 +76,20 @@ def rebalance(data, synthesizer: Synthesizer, *, column: str, target="uniform",
     kind = synthesizer.schema_[column].kind.value
     if kind not in ("categorical", "boolean"):
         raise ParameterError(f"column {column!r} is {kind}; rebalancing needs a categorical or boolean column")
+    col = synthesizer.schema_[column]
     counts = df[column].dropna().value_counts()
-    plan = rebalance_plan({(k.item() if hasattr(k, "item") else k): int(v) for k, v in counts.items()}, target)
-    seeds = np.random.default_rng(random_state).integers(0, 2**31, size=len(plan))
+    counts = {(k.item() if hasattr(k, "item") else k): int(v) for k, v in counts.items()}
+    # groups seen fewer than the rare threshold were grouped away: they cannot be generated, and
+    # their real rows are kept as they are, outside the target shares
+    skipped = sorted((g for g in counts if col.categories is not None and g not in col.categories), key=str)
+    plan = rebalance_plan({g: c for g, c in counts.items() if g not in skipped}, target)
+    seeds = np.random.default_rng(seed).integers(0, 2**31, size=len(plan))
     parts = [df.assign(**{MARKER: False})]
     for (group, extra), seed in zip(plan.items(), seeds, strict=True):
         if extra == 0:
             continue
-        try:
-            rows = synthesizer.sample(extra, conditions={column: group}, random_state=int(seed))
-        except ConditionError as exc:
-            raise ConditionError(f"cannot generate rows for group {group!r} of {column!r}: {exc.message}",
-                                 hint="groups seen fewer than the rare threshold are grouped away; merge them first") from None
+        rows = synthesizer.sample(extra, conditions={column: group}, random_state=int(seed))
         parts.append(align_dtypes(rows[df.columns], df).assign(**{MARKER: True}))
     out = pd.concat(parts, ignore_index=True)
-    out.attrs["synthgov"] = {"mode": "rebalance", "column": column, "added": plan}
+    out.attrs["synthgov"] = {"mode": "rebalance", "column": column, "added": plan, "skipped_rare_groups": skipped}
     return out

@@ -66,7 +66,7 @@ def infer_schema(
         raise ParameterError(f"rare_threshold must be a positive integer, got {rare_threshold!r}")
     check_frame(data)
     columns = [
-        complete_column(infer_column(data[name], rare_threshold=rare_threshold, detect=detect), data[name], rare_threshold)
+        complete_column(infer_column(data[name], detect=detect), data[name], rare_threshold)
         for name in data.columns
     ]
     schema = TableSchema(columns=tuple(columns), n_rows=len(data), rare_threshold=rare_threshold)
@@ -176,7 +176,7 @@ def _guess_format(values: pd.Series) -> str | None:
     return best
 
 
-def _infer_text_column(name: str, values: pd.Series, n: int, missing: float) -> Column:
+def _infer_text_column(name: str, values: pd.Series, missing: float) -> Column:
     strings = values.astype(str)
     sample = _sample(strings)
     # numbers mixed with text
@@ -212,7 +212,7 @@ def _infer_text_column(name: str, values: pd.Series, n: int, missing: float) -> 
     return Column(name=name, kind=Kind.CATEGORICAL, missing_rate=missing, dtype="string")
 
 
-def infer_column(series: pd.Series, *, rare_threshold: int = 5, detect: bool = True) -> Column:
+def infer_column(series: pd.Series, *, detect: bool = True) -> Column:
     """Infer one column's kind and PII tag (facts of the kind are filled by :func:`complete_column`)."""
     name = str(series.name)
     n = len(series)
@@ -262,7 +262,7 @@ def infer_column(series: pd.Series, *, rare_threshold: int = 5, detect: bool = T
                 hint="convert the column to one type (all numbers or all text) before generating",
                 details={"column": name},
             )
-        col = _infer_text_column(name, values, n, missing)
+        col = _infer_text_column(name, values, missing)
     if detect:
         tag = detect_pii(series)
         if tag:

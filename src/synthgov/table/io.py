@@ -165,7 +165,7 @@ def read(
     try:
         check_frame(df)
     except InputError as exc:
-        if isinstance(source, (str, os.PathLike)) and not isinstance(source, pd.DataFrame):
+        if isinstance(source, (str, os.PathLike)):
             raise InputError(f"{source}: {exc.message}", hint=exc.hint, details=exc.details) from None
         raise
     return df

@@ -262,7 +262,17 @@ class TableSchema:
         col = self[name]
         if "name" in changes:
             raise SchemaError("with_column cannot rename a column", hint="rename it in the data instead")
-        if "kind" in changes and Kind(changes["kind"]) != col.kind:
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(Column)})
+        if unknown:
+            raise SchemaError(f"unknown column field(s): {', '.join(unknown)}",
+                              hint=f"fields are: {', '.join(f.name for f in dataclasses.fields(Column))}")
+        if "kind" in changes:
+            try:
+                changes["kind"] = Kind(changes["kind"])
+            except ValueError:
+                raise SchemaError(f"column '{name}': unknown kind {changes['kind']!r}",
+                                  hint=f"use one of: {', '.join(k.value for k in Kind)}") from None
+        if "kind" in changes and changes["kind"] != col.kind:
             kept = {"name", "missing_rate", "pii", "dtype", "flags"}
             base = {f.name: getattr(col, f.name) for f in dataclasses.fields(col) if f.name in kept}
             base["flags"] = tuple(f for f in col.flags if f not in ("not-modelled", "high-cardinality"))

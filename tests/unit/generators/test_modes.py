@@ -131,3 +131,20 @@ def test_partial_replaces_regenerated_pii_unless_kept(covid):
     assert (out.gender == sub.gender).all()
     kept = sg.partial(sub, columns=["age"], synthesizer=sg.CopulaSynthesizer(random_state=0), keep_pii=True)
     assert kept.fake_first_name.equals(sub.fake_first_name)
+
+
+def test_rebalance_keeps_rare_groups_out_of_the_target(cps):
+    df = cps.sample(4000, random_state=0).reset_index(drop=True)
+    df.loc[:2, "region"] = "pacific-islands"  # 3 rows: below the rare threshold of 5
+    out = sg.rebalance(df, sg.CopulaSynthesizer(random_state=0), column="region", random_state=0)
+    assert out.attrs["synthgov"]["skipped_rare_groups"] == ["pacific-islands"]
+    assert (out.region == "pacific-islands").sum() == 3 and not out[out._synthetic].region.eq("pacific-islands").any()
+    shares = out[out.region != "pacific-islands"].region.value_counts(normalize=True)
+    assert (shares - 0.25).abs().max() < 0.01
+
+
+def test_rebalance_validates_its_arguments(cps):
+    with pytest.raises(sg.ParameterError, match="random_state"):
+        sg.rebalance(cps, sg.CopulaSynthesizer(), column="region", random_state="x")
+    with pytest.raises(sg.ParameterError, match="Synthesizer"):
+        sg.rebalance(cps, "copula", column="region")

@@ -127,3 +127,13 @@ def test_save_and_load(tmp_path):
     schema.save(path)
     assert TableSchema.load(path) == schema
     assert [p.name for p in tmp_path.iterdir()] == ["schema.json"]  # no temp file left behind
+
+
+def test_with_column_refuses_unknown_kinds_and_fields():
+    schema = TableSchema(columns=(Column(name="wage", kind="numeric"),))
+    with pytest.raises(SchemaError, match="unknown kind 'money'"):
+        schema.with_column("wage", kind="money")
+    with pytest.raises(SchemaError, match="unknown column field"):
+        schema.with_column("wage", colour="red")
+    with pytest.raises(SchemaError, match="no column 'salary'"):
+        schema.with_column("salary", kind="numeric")
