@@ -244,8 +244,13 @@ class TableCodec:
         return self._levels_of(values, col, strict=False)
 
     # -- decode --------------------------------------------------------------------
-    def decode(self, model: dict[str, np.ndarray], n: int, rng: np.random.Generator) -> pd.DataFrame:
-        """``n`` sampled rows of model columns (arrays by name) to a table in the schema's order and types."""
+    def decode(self, model: dict[str, np.ndarray], n: int, rng: np.random.Generator,
+               missing: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """``n`` sampled rows of model columns (arrays by name) to a table in the schema's order and types.
+
+        ``missing`` optionally gives known missing masks of categorical columns (by name).
+        """
+        missing = {} if self.constraints else dict(missing or {})
         if self.constraints:  # constraints work on frames; without them no frame is built
             frame = pd.DataFrame(model)
             for i in reversed(self.encoded):
@@ -262,7 +267,7 @@ class TableCodec:
         out: dict[str, Any] = {}
         for col in self.schema.columns:
             if col.modelled:
-                out[col.name] = self._cast(col, model[col.name])
+                out[col.name] = self._cast(col, model[col.name], missing.get(col.name))
             else:
                 out[col.name] = self._regenerate(col, n, rng)
         return pd.DataFrame(out, index=pd.RangeIndex(n))
@@ -285,9 +290,12 @@ class TableCodec:
         return pd.arrays.IntegerArray(np.where(missing, 0, x).astype("int64"), missing.copy())
 
     @classmethod
-    def _cast(cls, col: Column, values: np.ndarray):
-        """Model values of one column to the source's type (an array pandas takes as a column)."""
-        missing = pd.isna(values)
+    def _cast(cls, col: Column, values: np.ndarray, missing: np.ndarray | None = None):
+        """Model values of one column to the source's type (an array pandas takes as a column).
+
+        ``missing`` (optional) is the column's known missing mask, which spares a scan of object arrays.
+        """
+        missing = pd.isna(values) if missing is None else missing
         if col.kind is Kind.NUMERIC:
             x = values.astype("float64")
             if col.dtype == "int":

@@ -388,20 +388,22 @@ class CopulaSynthesizer(Synthesizer):
             if progress:
                 progress("sample", stop, n)
         model: dict[str, Any] = {}
+        missing: dict[str, np.ndarray] = {}
         for dim, values in zip(self.dims_, decoded, strict=True):
             if not dim.indicator:
                 model[dim.column] = dim.marginal.levels_array()[values] if isinstance(dim.marginal, Categorical) \
                     else values
+                missing[dim.column] = np.zeros(n, dtype=bool)
         for dim, values in zip(self.dims_, decoded, strict=True):
             if dim.indicator:
-                missing = values == dim.marginal.levels.index("missing")
+                missing[dim.column] = values == dim.marginal.levels.index("missing")
                 col = model[dim.column]
-                col[missing] = None if col.dtype == object else np.nan
+                col[missing[dim.column]] = None if col.dtype == object else np.nan
         for name, (lo, hi) in clips.items():
             model[name] = np.clip(model[name], lo, hi)
         for name, x in forced.items():
             model[name] = np.where(np.isnan(x), model[name], x)
-        return self.codec_.decode(model, n, rng)
+        return self.codec_.decode(model, n, rng, missing={k: v for k, v in missing.items() if model[k].dtype == object})
 
     # -- persistence ------------------------------------------------------------
     def _state(self):
