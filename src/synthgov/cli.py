@@ -69,7 +69,8 @@ class _Progress:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self.bar is None:
-            if time.perf_counter() - self.start < self.delay or not err.is_terminal and not _force_progress():
+            too_soon = time.perf_counter() - self.start < self.delay
+            if too_soon or (not err.is_terminal and not _force_progress()):
                 return
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                                 TimeElapsedColumn(), console=err, transient=True)

@@ -37,6 +37,7 @@ from scipy.special import ndtr
 
 from ..errors import ConditionError, InputError, ParameterError
 from ..table.constraints import Constraint, constraint_from_dict
+from ..table.infer import check_frame
 from ..table.io import read
 from ..table.schema import TableSchema
 from ._codec import ModelColumn, TableCodec
@@ -102,7 +103,8 @@ class CopulaSynthesizer(Synthesizer):
     # -- fit -----------------------------------------------------------------
     def fit(self, data, *, schema=None, progress: ProgressCallback | None = None) -> CopulaSynthesizer:
         df = data if isinstance(data, pd.DataFrame) else read(data)
-        if isinstance(df, pd.DataFrame) and len(df) < MIN_ROWS:
+        check_frame(df)
+        if len(df) < MIN_ROWS:
             raise InputError(f"the table has {len(df)} row(s); a synthesizer needs at least {MIN_ROWS}",
                              hint="provide more rows")
         if schema is None:
@@ -134,9 +136,10 @@ class CopulaSynthesizer(Synthesizer):
             latent.append(z)
             signal.append(hermite_coefficients(lo[present], hi[present]))
             if not present.all():
-                ind = Categorical.fit(np.where(present, "present", "missing").astype(object))
+                state = np.where(present, "present", "missing").astype(object)
+                ind = Categorical.fit(state)
                 dims.append(_Dim(mc.name, ind, indicator=True))
-                lo, hi = ind.to_intervals(np.where(present, "present", "missing").astype(object))
+                lo, hi = ind.to_intervals(state)
                 latent.append(latent_from_intervals(lo, hi, rng))
                 signal.append(hermite_coefficients(lo, hi))
             if isinstance(marginal, Continuous):
