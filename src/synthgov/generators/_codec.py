@@ -59,25 +59,38 @@ def _step_of(col: Column) -> float | None:
 
 
 def _datetime_step(ns: np.ndarray) -> float:
-    v = ns.astype("int64")
+    """The coarsest unit (day, hour, minute, second, ms, us, ns) every int64 timestamp is a multiple of."""
     for unit in _DT_UNITS:
-        if np.all(v % unit == 0):
+        if np.all(ns % unit == 0):
             return float(unit)
     return 1.0
 
 
-def _to_ns(values: pd.Series, col: Column) -> np.ndarray:
+def _wall_clock(stamps: pd.Series, col: Column) -> pd.Series:
+    """Naive datetime64[ns]: aware values in the column's zone (or UTC) with the zone dropped."""
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert(col.timezone or "UTC").dt.tz_localize(None)
+    return stamps.astype("datetime64[ns]")
+
+
+def _to_ns_int(values: pd.Series, col: Column) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 nanoseconds, missing mask). Aware datetimes are modelled as wall-clock time in their zone."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        parsed = parsed.astype("datetime64[ns]")
+        parsed = _wall_clock(values, col)
     else:
         text = values.astype(object).where(values.notna(), None)
         parsed = parse_datetimes(pd.Series(text, index=values.index, dtype=object).dropna().astype(str), col.datetime_format)
         parsed = parsed.reindex(values.index)
-    out = parsed.to_numpy(dtype="datetime64[ns]").astype("int64").astype("float64")
-    out[pd.isna(parsed).to_numpy()] = np.nan
+    missing = pd.isna(parsed).to_numpy()
+    ns = parsed.to_numpy(dtype="datetime64[ns]").astype("int64")
+    ns[missing] = 0
+    return ns, missing
+
+
+def _to_ns(values: pd.Series, col: Column) -> np.ndarray:
+    ns, missing = _to_ns_int(values, col)
+    out = ns.astype("float64")
+    out[missing] = np.nan
     return out
 
 
@@ -138,9 +151,9 @@ class TableCodec:
                 frame[col.name] = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
                 steps[col.name] = _step_of(col)
             elif col.kind is Kind.DATETIME:
-                ns = _to_ns(series, col)
-                frame[col.name] = ns
-                steps[col.name] = _datetime_step(ns[~np.isnan(ns)])
+                ns, gone = _to_ns_int(series, col)
+                frame[col.name] = np.where(gone, np.nan, ns.astype("float64"))
+                steps[col.name] = _datetime_step(ns[~gone])
             else:
                 frame[col.name] = cls._levels_of(series, col, strict=True)
         model = pd.DataFrame(frame, index=pd.RangeIndex(len(df)))
@@ -236,9 +249,15 @@ class TableCodec:
                 raise ConditionError(f"condition on numeric column {name!r} must be a number, got {values.iloc[0]!r}") from None
         if col.kind is Kind.DATETIME:
             if not pd.api.types.is_datetime64_any_dtype(values):
-                parsed = pd.to_datetime(values.astype(object), errors="coerce", format="mixed")
-                if parsed[values.notna()].isna().any():
-                    raise ConditionError(f"condition on datetime column {name!r} is not a date: {values.iloc[0]!r}")
+                obj = values.astype(object)
+                if all(isinstance(v, pd.Timestamp) or v is None or v is pd.NaT for v in obj):
+                    parsed = pd.Series(pd.to_datetime(obj, utc=any(getattr(v, "tz", None) for v in obj)))
+                else:  # text: read it the way the column is written (day-first stays day-first)
+                    parsed = parse_datetimes(obj.where(obj.notna(), None).dropna().astype(str), col.datetime_format)
+                    parsed = parsed.reindex(values.index)
+                if parsed[values.notna().to_numpy()].isna().any():
+                    raise ConditionError(f"condition on datetime column {name!r} is not a date: {values.iloc[0]!r}",
+                                         hint=f"write it like the data: {col.datetime_format or 'ISO 8601'}")
                 values = parsed
             return _to_ns(values, col)
         return self._levels_of(values, col, strict=False)
@@ -267,7 +286,7 @@ class TableCodec:
         out: dict[str, Any] = {}
         for col in self.schema.columns:
             if col.modelled:
-                out[col.name] = self._cast(col, model[col.name], missing.get(col.name))
+                out[col.name] = self._cast(col, model[col.name], missing.get(col.name), self.steps.get(col.name))
             else:
                 out[col.name] = self._regenerate(col, n, rng)
         return pd.DataFrame(out, index=pd.RangeIndex(n))
@@ -290,7 +309,7 @@ class TableCodec:
         return pd.arrays.IntegerArray(np.where(missing, 0, x).astype("int64"), missing.copy())
 
     @classmethod
-    def _cast(cls, col: Column, values: np.ndarray, missing: np.ndarray | None = None):
+    def _cast(cls, col: Column, values: np.ndarray, missing: np.ndarray | None = None, step: float | None = None):
         """Model values of one column to the source's type (an array pandas takes as a column).
 
         ``missing`` (optional) is the column's known missing mask, which spares a scan of object arrays.
@@ -302,11 +321,14 @@ class TableCodec:
                 return cls._ints(x, missing)
             return np.round(x, col.decimals) if col.decimals is not None else x
         if col.kind is Kind.DATETIME:
-            stamps = np.where(missing, 0, values).astype("int64").astype("datetime64[ns]")
+            ns = np.where(missing, 0, values).astype("float64")
+            unit = int(step or 1)  # round in integers: float64 cannot hold every nanosecond of a date
+            stamps = (np.round(ns / unit).astype("int64") * unit).astype("datetime64[ns]")
             stamps[missing] = np.datetime64("NaT")
             if col.dtype == "datetime" or col.datetime_format is None:
-                if col.timezone:
-                    return pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(col.timezone).array
+                if col.timezone:  # modelled as wall-clock time in the zone
+                    return pd.DatetimeIndex(stamps).tz_localize(
+                        col.timezone, ambiguous=np.zeros(len(stamps), dtype=bool), nonexistent="shift_forward").array
                 return stamps
             uniq, inverse = np.unique(stamps[~missing], return_inverse=True)
             index = pd.DatetimeIndex(uniq)

@@ -318,7 +318,8 @@ def complete_column(col: Column, series: pd.Series, rare_threshold: int = 5) -> 
             facts["dtype"] = "int" if integral else "float"
     elif col.kind is Kind.DATETIME:
         if pd.api.types.is_datetime64_any_dtype(values):
-            parsed = values.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
+            tz = getattr(values.dt, "tz", None)  # bounds are wall-clock times in the column's own zone
+            parsed = values.dt.tz_localize(None) if tz is not None else values
             parsed = parsed.astype("datetime64[ns]")
         else:
             if facts["datetime_format"] is None:
