@@ -27,6 +27,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import OutputError
+
 __all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_dir"]
 
 
@@ -58,9 +60,13 @@ def _umask() -> int:
 
 
 def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``target`` atomically."""
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
+    """Write ``data`` to ``target`` atomically (an OS failure is an :class:`OutputError`)."""
+    try:
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(data)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}",
+                          hint="check the directory exists and is writable, and that the path is not a directory") from None
 
 
 def atomic_write_text(target: str | os.PathLike, text: str) -> None:

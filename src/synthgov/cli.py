@@ -224,6 +224,9 @@ def generate_cmd(
                 result = hybrid(df, synth, share=hybrid_share, n=n, random_state=seed)
                 mode = f"hybrid ({hybrid_share:.0%} synthetic)"
             elif rebalance_col is not None:
+                if conditions:
+                    raise ParameterError("--condition cannot be combined with --rebalance",
+                                         hint="rebalancing draws each scarce group under its own condition")
                 result = rebalance(df, syn, column=rebalance_col, random_state=seed)
                 mode = f"rebalanced on {rebalance_col}"
             else:

@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import OutputError
+
 __all__ = ["Workspace", "workspace"]
 
 ENV_VAR = "SYNTHGOV_HOME"
@@ -34,7 +36,11 @@ class Workspace:
 
     def _sub(self, name: str) -> Path:
         path = self.root / name
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the workspace directory {path}: {exc.strerror or exc}",
+                              hint=f"set {ENV_VAR} to a writable directory") from None
         return path
 
     @property

@@ -223,6 +223,13 @@ class TableCodec:
         col = self.schema[name]
         if not col.modelled:
             raise ConditionError(f"column {name!r} is {col.kind.value}: it is regenerated, so it cannot be conditioned on")
+        for i, con in enumerate(self.constraints):
+            if i not in self.encoded and name in con.columns:  # kept by reordering rows after sampling
+                raise ConditionError(
+                    f"column {name!r} cannot be conditioned on: constraint {con.describe()} is kept by "
+                    "swapping values after sampling (its low column has missing values), which a condition would not survive",
+                    hint="fill the missing values of the low column, or drop the condition",
+                )
         for i in self.encoded:
             con = self.constraints[i]
             if name in con.derived and not isinstance(con, FixedCombinations):
@@ -344,7 +351,10 @@ class TableCodec:
             if not missing.any():
                 return obj.astype(bool)
             return pd.arrays.BooleanArray(np.where(missing, False, obj).astype(bool), missing.copy())
-        if col.dtype in ("int", "float") and not (col.rare_grouped and col.rare_label):
+        if col.dtype in ("int", "float"):
+            if col.rare_grouped and col.rare_label:  # numbers and the rare label: one type, text
+                text = np.array([None if m else str(v) for v, m in zip(obj, missing, strict=True)], dtype=object)
+                return text
             x = np.where(missing, np.nan, obj).astype("float64")
             return cls._ints(x, missing) if col.dtype == "int" else x
         return obj

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 from ..errors import ConditionError, InputError, ParameterError
 from ..table.constraints import Constraint, constraint_from_dict
@@ -78,6 +78,32 @@ class _Dim:
     indicator: bool = False  # True: the missingness indicator of `column`
 
 
+def _association_order(values: np.ndarray, levels: list, scores: list[np.ndarray]) -> list | None:
+    """Levels sorted by their mean normal score on the number they are most associated with.
+
+    A copula puts a category's levels on one axis; in frequency order an ordinal category (loan
+    grades A-G) would be scrambled against the numbers that follow it (interest rates). Ordering the
+    levels by the numeric column with the largest correlation ratio (eta squared, at least 0.01)
+    keeps that link monotone. ``scores`` are the numeric columns' centred normal scores (NaN where
+    missing). Returns None when no number is associated.
+    """
+    codes = pd.Index(levels, dtype=object).get_indexer(pd.Index(values, dtype=object))
+    best, best_eta = None, 0.01
+    for z in scores:
+        ok = ~np.isnan(z) & (codes >= 0)
+        if ok.sum() < 3:
+            continue
+        c, zc = codes[ok], z[ok]
+        counts = np.bincount(c, minlength=len(levels))
+        means = np.bincount(c, weights=zc, minlength=len(levels)) / np.maximum(counts, 1)
+        eta = float((counts * means**2).sum() / max((zc**2).sum(), 1e-12))
+        if eta > best_eta:
+            best, best_eta = means, eta
+    if best is None:
+        return None
+    return [levels[i] for i in np.argsort(best, kind="stable")]
+
+
 class CopulaSynthesizer(Synthesizer):
     """Gaussian copula over per-column marginals (see module docs).
 
@@ -113,23 +139,38 @@ class CopulaSynthesizer(Synthesizer):
             schema = TableSchema.load(schema)
         codec, model = TableCodec.fit(df, schema, self.constraints)
         rng = np.random.default_rng(self.random_state)
+        k = codec.schema.rare_threshold
+        fitted: dict[str, tuple[Marginal, np.ndarray, np.ndarray]] = {}  # model column -> (marginal, values, present)
+        numeric_z: list[np.ndarray] = []  # mid-interval normal scores of the numeric columns, centred
+        intervals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for mc in codec.model_columns:  # numbers first: their scores order the categories below
+            if mc.kind == "numeric":
+                x = model[mc.name].to_numpy(dtype="float64")
+                present = ~np.isnan(x)
+                private = bool(mc.source and codec.schema[mc.source].pii)
+                marginal = fit_numeric(x[present], step=mc.step, points=self.quantile_points, rare=k, private=private)
+                fitted[mc.name] = (marginal, x, present)
+                lo, hi = marginal.to_intervals(x)
+                intervals[mc.name] = (lo, hi)
+                mid = np.where(present, ndtri(np.clip((lo + hi) / 2, EPS, 1 - EPS)), np.nan)
+                numeric_z.append(mid - np.nanmean(mid))
+        for mc in codec.model_columns:
+            if mc.kind != "numeric":
+                values = model[mc.name].to_numpy(dtype=object)
+                levels = list(mc.levels) if mc.levels else None
+                marginal = Categorical.fit(values, levels=levels)
+                if len(marginal.levels) > 2 and numeric_z:
+                    order = _association_order(values, marginal.levels, numeric_z)
+                    if order is not None:
+                        marginal = Categorical.fit(values, levels=order)
+                fitted[mc.name] = (marginal, values, pd.notna(values))
         dims: list[_Dim] = []
         latent: list[np.ndarray] = []
         signal: list[np.ndarray] = []
         total = len(codec.model_columns)
         for i, mc in enumerate(codec.model_columns):
-            if mc.kind == "numeric":
-                x = model[mc.name].to_numpy(dtype="float64")
-                present = ~np.isnan(x)
-                private = bool(mc.source and codec.schema[mc.source].pii)
-                marginal = fit_numeric(x[present], step=mc.step, points=self.quantile_points,
-                                       rare=codec.schema.rare_threshold, private=private)
-            else:
-                values = model[mc.name].to_numpy(dtype=object)
-                present = pd.notna(values)
-                marginal = Categorical.fit(values, levels=list(mc.levels) if mc.levels else None)
-                x = values
-            lo, hi = marginal.to_intervals(x)
+            marginal, x, present = fitted[mc.name]
+            lo, hi = intervals[mc.name] if mc.name in intervals else marginal.to_intervals(x)
             dims.append(_Dim(mc.name, marginal))
             z = latent_from_intervals(lo, hi, rng)
             z[~present] = np.nan  # correlations use the rows where both columns are present
@@ -230,7 +271,8 @@ class CopulaSynthesizer(Synthesizer):
         if isinstance(value, (tuple, list)):
             if len(value) != 2:
                 raise ConditionError(f"a range condition on {name!r} needs (low, high), got {value!r}")
-            low, high = (None if v is None else float(self.codec_.model_values(name, pd.Series([v]))[0]) for v in value)
+            low, high = (None if v is None or (pd.api.types.is_scalar(v) and pd.isna(v))
+                         else float(self.codec_.model_values(name, pd.Series([v]))[0]) for v in value)
             if low is not None and high is not None and low > high:
                 raise ConditionError(f"range condition on {name!r} has low above high: {value!r}")
             lo_b, hi_b = (low if low is not None else -np.inf), (high if high is not None else np.inf)
@@ -290,8 +332,8 @@ class CopulaSynthesizer(Synthesizer):
         j = self._dim_index(mc.name)
         marginal = self.dims_[j].marginal
         missing = values.isna().to_numpy()
-        if self._dim_index(name, indicator=True) is not None:
-            self._presence(name, bounds, missing)
+        if self._dim_index(name, indicator=True) is not None or missing.any():
+            self._presence(name, bounds, missing)  # refuses missing values in a column never missing
         x = self.codec_.model_values(name, values)
         if mc.kind == "categorical":
             codes = marginal.codes_of(x)

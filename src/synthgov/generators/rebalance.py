@@ -82,6 +82,14 @@ def rebalance(data, synthesizer: Synthesizer, *, column: str, target="uniform",
     # groups seen fewer than the rare threshold were grouped away: they cannot be generated, and
     # their real rows are kept as they are, outside the target shares
     skipped = sorted((g for g in counts if col.categories is not None and g not in col.categories), key=str)
+    if isinstance(target, dict):
+        named_rare = [g for g in target if g in skipped]
+        if named_rare:
+            raise ParameterError(
+                f"target names group(s) {named_rare} seen fewer than {synthesizer.schema_.rare_threshold} times: "
+                "they were grouped away and cannot be generated",
+                hint="leave them out of the target (their real rows are kept), or lower rare_threshold",
+            )
     plan = rebalance_plan({g: c for g, c in counts.items() if g not in skipped}, target)
     seeds = np.random.default_rng(seed).integers(0, 2**31, size=len(plan))
     parts = [df.assign(**{MARKER: False})]

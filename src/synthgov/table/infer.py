@@ -18,6 +18,7 @@ unparsable dates), naming the column and what to do.
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 
 import numpy as np
@@ -71,6 +72,9 @@ def infer_schema(
     ]
     schema = TableSchema(columns=tuple(columns), n_rows=len(data), rare_threshold=rare_threshold)
     for name, changes in (overrides or {}).items():
+        if not isinstance(changes, dict):
+            raise SchemaError(f"override for column {name!r} must be a dict of fields, got {changes!r}",
+                              hint='e.g. overrides={"zip": {"kind": "categorical"}}')
         schema = schema.with_column(name, **changes)
     return schema
 
@@ -102,6 +106,8 @@ def _char_class(ch: str) -> str:
         return "9"
     if ch.isalpha():
         return "A" if ch.isupper() else "a"
+    if unicodedata.category(ch)[0] in "MN":  # combining marks (Devanagari vowel signs, accents) and numerals
+        return "a" if unicodedata.category(ch)[0] == "M" else "9"
     return ch
 
 
@@ -115,7 +121,7 @@ def value_shape(values: pd.Series) -> str:
     'Aaaa Aaaaa'
     """
     text = _sample(values.astype(str))
-    counts = pd.Series(["".join(map(_char_class, v)) for v in text]).value_counts()
+    counts = pd.Series(["".join(map(_char_class, unicodedata.normalize("NFC", v))) for v in text]).value_counts()
     top = counts[counts == counts.iloc[0]].index
     return str(sorted(top, key=lambda s: (len(s), s))[len(top) // 2])
 
@@ -125,7 +131,7 @@ def _decimals(values: np.ndarray) -> int | None:
     for d in range(0, 11):
         scaled = x * 10.0**d
         # float64 holds ~16 significant digits: allow representation error only, not real digits
-        if np.all(np.abs(scaled - np.rint(scaled)) <= np.maximum(1e-9, 1e-13 * np.abs(scaled))):
+        if np.all(np.abs(scaled - np.rint(scaled)) <= np.maximum(1e-9, 8 * np.spacing(np.abs(scaled)))):
             return d
     return None
 
@@ -191,7 +197,7 @@ def _infer_text_column(name: str, values: pd.Series, missing: float) -> Column:
     # datetimes
     date_like = float(sample.str.match(_DATE_LIKE).mean())
     if date_like >= 0.5:
-        fmt = _guess_format(strings[strings.str.match(_DATE_LIKE)])
+        fmt = _guess_format(sample[sample.str.match(_DATE_LIKE)])
         parsed = parse_datetimes(strings, fmt)
         bad = strings[parsed.isna()]
         if len(bad):

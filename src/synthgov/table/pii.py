@@ -96,12 +96,13 @@ _DETECTORS: list[PIIDetector] = [
         r"(^|_)(ssn|nin|nino|sin|passport|national_?id|social_?security|tax_?id|nhs_?(number|no))($|_)",
         r"\d{3}-\d{2}-\d{4}|[A-Z]{2}\d{6}[A-D]",
     ),
-    PIIDetector("dob", r"(^|_)(dob|birth_?date|date_?of_?birth|birthday|born)($|_)"),
-    PIIDetector("phone", r"phone|mobile|(^|_)tel($|_)|fax", r"\+?[\d\s().-]{7,20}", values_alone=False),
+    PIIDetector("dob", r"(^|_)(dob|birth_?date|date_?of_?birth|birthday|born|birth_?year|year_?of_?birth)($|_)"),
+    PIIDetector("phone", r"phone|(^|_)(tel|telephone|fax|cell|mobile)(_?(no|number|nr))?$", r"\+?[\d\s().-]{7,20}",
+                values_alone=False),
     PIIDetector("location", None, None, numeric_check=_coordinates),
     PIIDetector(
         "address",
-        r"(^|_)(address|street|addr)($|_)|postcode|zip_?code",
+        r"(^|_)(address|street|addr)($|_)|postcode|zip_?code|postal_?code",
         r"\d+\s+\w+(\s\w+)*\s(st|street|rd|road|ave|avenue|blvd|lane|ln|dr|drive|way)\.?",
     ),
     PIIDetector(

@@ -144,8 +144,37 @@ class Column:
                 raise SchemaError(f"column '{self.name}': categories contain duplicates")
             object.__setattr__(self, "categories", cats)
         object.__setattr__(self, "flags", tuple(self.flags))
+        self._check_kind_facts()
         if not isinstance(self.rare_grouped, int) or self.rare_grouped < 0:
             raise SchemaError(f"column '{self.name}': rare_grouped must be a non-negative integer")
+
+    def _check_kind_facts(self) -> None:
+        """Bounds, zone and format must make sense for the kind."""
+        for field in ("minimum", "maximum"):
+            value = getattr(self, field)
+            if value is None:
+                continue
+            if self.kind is Kind.NUMERIC and (isinstance(value, (bool, str))):
+                raise SchemaError(f"column '{self.name}': numeric {field} must be a number, got {value!r}")
+            if self.kind is Kind.DATETIME:
+                try:
+                    import pandas as pd
+
+                    pd.Timestamp(value)
+                except (ValueError, TypeError):
+                    raise SchemaError(f"column '{self.name}': datetime {field} must be an ISO-8601 date, got {value!r}",
+                                      hint="e.g. 2024-01-31 or 2024-01-31T08:00:00") from None
+        if self.timezone is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise SchemaError(f"column '{self.name}': unknown time zone {self.timezone!r}",
+                                  hint="use an IANA name such as 'Europe/Paris' or 'UTC'") from None
+        if self.datetime_format is not None and (not isinstance(self.datetime_format, str) or "%" not in self.datetime_format):
+            raise SchemaError(f"column '{self.name}': datetime_format must be a strftime pattern, got {self.datetime_format!r}",
+                              hint="e.g. %Y-%m-%d or %d/%m/%Y %H:%M")
 
     @property
     def modelled(self) -> bool:
@@ -202,6 +231,8 @@ class TableSchema:
         for col in cols:
             if not isinstance(col, Column):
                 raise SchemaError(f"columns must be Column objects, got {type(col).__name__}")
+        if isinstance(self.rare_threshold, bool) or not isinstance(self.rare_threshold, int) or self.rare_threshold < 1:
+            raise SchemaError(f"rare_threshold must be a positive integer, got {self.rare_threshold!r}")
         names = [c.name for c in cols]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -311,7 +342,7 @@ class TableSchema:
             columns=tuple(Column.from_dict(c) for c in cols),
             constraints=tuple(data.get("constraints") or ()),
             n_rows=data.get("n_rows"),
-            rare_threshold=int(data.get("rare_threshold", 5)),
+            rare_threshold=data.get("rare_threshold", 5),
         )
 
     def to_json(self, *, indent: int | None = 2) -> str:
