@@ -58,6 +58,37 @@ def _format_of(path: Path, fmt: str | None) -> str:
     )
 
 
+_LEADING_ZERO = re.compile(r"^[+-]?0\d")
+_HEAD_BYTES = 1 << 20
+
+
+def _code_columns(path: Path, delimiter: str) -> list[str]:
+    """Columns whose first rows hold numbers written with leading zeros (zip codes, ids): keep them text."""
+    import csv
+    import gzip
+    import io
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+        text = head.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []  # the full read reports what is wrong
+    if len(head) == _HEAD_BYTES:
+        text = text[: text.rfind("\n") + 1]
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    if len(rows) < 2:
+        return []
+    header, body = rows[0], rows[1:]
+    found = []
+    for i, name in enumerate(header):
+        cells = [r[i] for r in body if i < len(r) and r[i] not in NULL_VALUES]
+        if cells and any(_LEADING_ZERO.match(c) for c in cells) and all(c.lstrip("+-").isdigit() for c in cells):
+            found.append(name)
+    return found
+
+
 def _read_csv(path: Path, delimiter: str) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise InputError(f"{path} is empty", hint="check the file was written completely")
@@ -67,7 +98,8 @@ def _read_csv(path: Path, delimiter: str) -> pd.DataFrame:
             read_options=pacsv.ReadOptions(block_size=1 << 24, encoding="utf8"),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
-                null_values=NULL_VALUES, strings_can_be_null=True, timestamp_parsers=[]
+                null_values=NULL_VALUES, strings_can_be_null=True, timestamp_parsers=[],
+                column_types={name: pa.string() for name in _code_columns(path, delimiter)},
             ),
         )
     except pa.ArrowInvalid as exc:

@@ -93,3 +93,13 @@ def test_csv_round_trip_property(tmp_path_factory, rows):
     back = sg.read(path)
     assert back["n"].tolist() == df["n"].tolist()
     assert back["s"].tolist() == df["s"].tolist()
+
+
+def test_codes_with_leading_zeros_stay_text(tmp_path):
+    path = tmp_path / "zips.csv"
+    path.write_text("zip,count\n02139,3\n10001,4\n00501,5\n,6\n")
+    df = sg.read(path)
+    assert df["zip"].tolist()[:3] == ["02139", "10001", "00501"] and df["zip"].isna().sum() == 1
+    assert df["count"].dtype == "int64"
+    schema = sg.TableSchema.infer(df)
+    assert schema["zip"].kind.value != "numeric"
