@@ -296,7 +296,14 @@ class TableCodec:
                 out[col.name] = self._cast(col, model[col.name], missing.get(col.name), self.steps.get(col.name))
             else:
                 out[col.name] = self._regenerate(col, n, rng)
-        return pd.DataFrame(out, index=pd.RangeIndex(n))
+        frame = pd.DataFrame(out, index=pd.RangeIndex(n))
+        for col in self.schema.columns:
+            if col.storage and str(frame[col.name].dtype) != col.storage:
+                try:  # back to the source's exact dtype (float32, uint16, category, Int64, ...)
+                    frame[col.name] = frame[col.name].astype(col.storage)
+                except (TypeError, ValueError, OverflowError):
+                    pass  # e.g. a category level "(other)" in an integer dtype: keep the portable type
+        return frame
 
     def _finish_numeric(self, col: Column, x: np.ndarray) -> np.ndarray:
         step = self.steps.get(col.name)

@@ -40,6 +40,8 @@ _DATE_LIKE = re.compile(
     r"^\s*(\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
     r"|\d{1,2} [A-Za-z]{3,9}\.? \d{4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4})([T ]\d{1,2}:\d{2}.*)?\s*$"
 )
+#: dtypes synthgov's output has anyway; only other dtypes are recorded as ``storage``.
+_DEFAULT_STORAGE = {"int64", "float64", "bool", "object", "str", "string"}
 _BOOL_PAIRS = [{"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"}]
 SAMPLE = 2000
 
@@ -269,6 +271,9 @@ def infer_column(series: pd.Series, *, detect: bool = True) -> Column:
                 details={"column": name},
             )
         col = _infer_text_column(name, values, missing)
+    storage = str(series.dtype)
+    if storage not in _DEFAULT_STORAGE and not storage.startswith("datetime64"):
+        col = Column(**{**col.__dict__, "storage": storage})
     if detect:
         tag = detect_pii(series)
         if tag:
@@ -277,7 +282,7 @@ def infer_column(series: pd.Series, *, detect: bool = True) -> Column:
                 unique = values.nunique() == len(values)
                 col = Column(
                     name=name, kind=Kind.IDENTIFIER if unique else Kind.TEXT, missing_rate=missing, pii=tag,
-                    dtype=col.dtype, flags=("not-modelled",),
+                    dtype=col.dtype, storage=col.storage, flags=("not-modelled",),
                 )
     return col
 

@@ -87,6 +87,8 @@ class Column:
         timezone: the time zone of native timezone-aware datetimes (values are modelled in UTC).
         shape: identifier/text: a character-class template (``9`` digit, ``A`` upper,
             ``a`` lower, anything else literal) used to make fresh values.
+        storage: the source's exact pandas dtype where it is not the default for the kind
+            (``"float32"``, ``"uint16"``, ``"category"``, ``"Int64"``...); output is cast back to it.
         flags: notes for people (``"high-cardinality"``, ``"not-modelled"``, ...).
     """
 
@@ -105,6 +107,7 @@ class Column:
     datetime_format: str | None = None
     timezone: str | None = None
     shape: str | None = None
+    storage: str | None = None
     flags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -350,3 +350,16 @@ def test_edited_model_description_is_refused(cps, tmp_path):
     (path / "synthesizer.json").write_text(json.dumps(doc))
     with pytest.raises(sg.ModelFileError, match="description was altered"):
         sg.load_synthesizer(path)
+
+
+def test_source_dtypes_are_restored():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({
+        "f": rng.normal(size=200).astype("float32"),
+        "u": rng.integers(0, 100, 200).astype("uint16"),
+        "c": pd.Categorical(rng.choice(["a", "b", "c"], 200)),
+        "n": pd.array(rng.integers(0, 5, 200), dtype="Int64"),
+    })
+    df.loc[3, "n"] = pd.NA
+    out = sg.CopulaSynthesizer(random_state=0).fit(df).sample(300)
+    assert [str(t) for t in out.dtypes] == [str(t) for t in df.dtypes]
