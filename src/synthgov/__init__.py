@@ -8,20 +8,33 @@ The public API. Everything a user needs is importable from here::
     out = syn.sample(1000)
 """
 
+from . import datasets, testing
 from .errors import (
     ConditionError,
     ConstraintError,
     InputError,
     IntegrityError,
     ModelFileError,
-    OutputError,
     NotFittedError,
+    OutputError,
     ParameterError,
     PolicyDenied,
     PrivacyBudgetError,
     SchemaError,
     SynthgovError,
 )
+from .generators import (
+    CopulaSynthesizer,
+    PrivacyAccount,
+    Synthesizer,
+    available_synthesizers,
+    load_synthesizer,
+    register_synthesizer,
+    synthesizer,
+)
+from .generators.hybrid import hybrid
+from .generators.partial import partial
+from .generators.rebalance import rebalance
 from .table import (
     Column,
     FixedCombinations,
@@ -37,19 +50,6 @@ from .table import (
     register_pii_detector,
     write,
 )
-from .generators import (
-    CopulaSynthesizer,
-    PrivacyAccount,
-    Synthesizer,
-    available_synthesizers,
-    load_synthesizer,
-    register_synthesizer,
-    synthesizer,
-)
-from .generators.hybrid import hybrid
-from .generators.partial import partial
-from .generators.rebalance import rebalance
-from . import datasets, testing
 from .workspace import Workspace, workspace
 
 __version__ = "0.1.0"

@@ -24,7 +24,12 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConditionError, NotFittedError, ParameterError
-from .generators.base import PrivacyAccount, Synthesizer, available_synthesizers, load_synthesizer
+from .generators.base import (
+    PrivacyAccount,
+    Synthesizer,
+    available_synthesizers,
+    load_synthesizer,
+)
 from .table.schema import Kind
 
 __all__ = ["check_synthesizer"]

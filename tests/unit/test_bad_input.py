@@ -13,9 +13,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
 from helpers import flat
+from typer.testing import CliRunner
 
 import synthgov as sg
 from synthgov.cli import app

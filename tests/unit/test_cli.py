@@ -12,9 +12,8 @@ import json
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
-
 from helpers import flat
+from typer.testing import CliRunner
 
 import synthgov as sg
 from synthgov.cli import app

@@ -16,6 +16,7 @@ serialise to a JSON dict plus named numpy arrays (no pickle).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -31,20 +32,23 @@ def _jsonable(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-class Marginal:
+class Marginal(ABC):
     kind = ""
 
+    @abstractmethod
     def to_intervals(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper CDF bounds of each value (missing values get (0, 1))."""
-        raise NotImplementedError  # pragma: no cover - abstract
+        ...
 
+    @abstractmethod
     def from_uniform(self, u: np.ndarray) -> np.ndarray:
         """Values for uniforms ``u`` in (0, 1)."""
-        raise NotImplementedError  # pragma: no cover - abstract
+        ...
 
+    @abstractmethod
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(JSON-friendly metadata, named arrays)."""
-        raise NotImplementedError  # pragma: no cover - abstract
+        ...
 
 
 def _round(x: np.ndarray, step: float | None, lo: float, hi: float) -> np.ndarray:

@@ -19,6 +19,7 @@ import inspect
 import io
 import json
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -28,7 +29,13 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import atomic_dir
-from ..errors import ModelFileError, NotFittedError, OutputError, ParameterError, SynthgovError
+from ..errors import (
+    ModelFileError,
+    NotFittedError,
+    OutputError,
+    ParameterError,
+    SynthgovError,
+)
 
 __all__ = [
     "Synthesizer",
@@ -71,7 +78,7 @@ def check_random_state(value: Any, name: str = "random_state") -> int | None:
     return int(value)
 
 
-class Synthesizer:
+class Synthesizer(ABC):
     """Base class of every generator (scikit-learn style).
 
     Subclasses set ``name``, define a keyword-only ``__init__`` storing each
@@ -109,22 +116,26 @@ class Synthesizer:
                 hint="call .fit(data) before sampling or saving",
             )
 
+    @abstractmethod
     def fit(self, data, *, schema=None, progress: ProgressCallback | None = None) -> Synthesizer:
         """Learn from ``data`` (a DataFrame or anything :func:`synthgov.read` accepts). Returns ``self``."""
-        raise NotImplementedError  # pragma: no cover - abstract
+        ...
 
+    @abstractmethod
     def sample(self, n: int | None = None, *, conditions=None, random_state: int | None = None,
                progress: ProgressCallback | None = None) -> pd.DataFrame:
         """Draw ``n`` synthetic rows, optionally under ``conditions``."""
-        raise NotImplementedError  # pragma: no cover - abstract
+        ...
 
     # -- persistence ------------------------------------------------------------
+    @abstractmethod
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        raise NotImplementedError  # pragma: no cover - abstract
+        ...
 
     @classmethod
+    @abstractmethod
     def _from_state(cls, params: dict[str, Any], meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Synthesizer:
-        raise NotImplementedError  # pragma: no cover - abstract
+        ...
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save to directory ``path`` (JSON + ``.npz``; never pickle). Replaces it atomically."""

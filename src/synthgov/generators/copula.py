@@ -41,8 +41,22 @@ from ..table.infer import check_frame
 from ..table.io import read
 from ..table.schema import TableSchema
 from ._codec import ModelColumn, TableCodec
-from ._gaussian import EPS, hermite_coefficients, latent_correlation, latent_from_intervals, sample_truncated, to_z_bounds
-from ._marginals import Categorical, Continuous, Discrete, Marginal, fit_numeric, marginal_from_state
+from ._gaussian import (
+    EPS,
+    hermite_coefficients,
+    latent_correlation,
+    latent_from_intervals,
+    sample_truncated,
+    to_z_bounds,
+)
+from ._marginals import (
+    Categorical,
+    Continuous,
+    Discrete,
+    Marginal,
+    fit_numeric,
+    marginal_from_state,
+)
 from .base import ProgressCallback, Synthesizer, check_random_state
 
 __all__ = ["CopulaSynthesizer"]

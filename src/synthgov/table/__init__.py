@@ -1,6 +1,12 @@
 """Tables: schema, inference, I/O, PII detection and constraints."""
 
-from .constraints import FixedCombinations, Formula, Inequality, Range, constraint_from_dict
+from .constraints import (
+    FixedCombinations,
+    Formula,
+    Inequality,
+    Range,
+    constraint_from_dict,
+)
 from .infer import infer_schema
 from .io import read, write
 from .pii import PIIDetector, detect_pii, register_pii_detector

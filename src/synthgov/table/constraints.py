@@ -21,6 +21,7 @@ import ast
 import dataclasses
 import json
 import operator
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -43,28 +44,31 @@ DIFF_PREFIX = "__diff__"
 COMBO_PREFIX = "__combo__"
 
 
-class Constraint:
+class Constraint(ABC):
     """Base class. Subclasses are frozen dataclasses with a ``type`` name."""
 
     type: ClassVar[str] = ""
 
     @property
+    @abstractmethod
     def columns(self) -> tuple[str, ...]:
         """Every column the constraint reads or writes."""
-        raise NotImplementedError  # pragma: no cover - abstract
+        ...
 
     @property
     def derived(self) -> tuple[str, ...]:
         """Columns that are not modelled directly (so cannot be conditioned on)."""
         return ()
 
+    @abstractmethod
     def describe(self) -> str:
         """A short human description."""
-        raise NotImplementedError  # pragma: no cover - abstract
+        ...
 
+    @abstractmethod
     def check(self, df: pd.DataFrame) -> np.ndarray:
         """Boolean mask: rows that satisfy the constraint (rows with a missing input count as satisfying)."""
-        raise NotImplementedError  # pragma: no cover - abstract
+        ...
 
     def encode(self, df: pd.DataFrame) -> pd.DataFrame:
         """Rewrite the table into model space (default: unchanged)."""

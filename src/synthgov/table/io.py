@@ -236,6 +236,9 @@ def write(df: pd.DataFrame, path, *, format: str | None = None, metadata: dict[s
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}",
                           hint="check the directory exists and is writable") from None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        raise OutputError(f"cannot write {path.name} as Parquet: {str(exc).splitlines()[0]}",
+                          hint="give each column one type (numbers, text, dates), or write CSV") from None
     return path
 
 
@@ -243,7 +246,7 @@ def output_format(path, format: str | None = None) -> str:  # noqa: A002
     """The format ``write`` would use for ``path`` (raises before any work if it cannot write it)."""
     try:
         return _format_of(Path(path), format)
-    except InputError as exc:
+    except InputError:
         raise OutputError(f"cannot write {Path(path).name!r}: unknown format",
                           hint="name the output .csv, .tsv or .parquet") from None
 

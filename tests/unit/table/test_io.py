@@ -64,7 +64,7 @@ def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path):
     class Unwritable:  # a column pyarrow cannot convert
         pass
 
-    with pytest.raises(Exception):
+    with pytest.raises(sg.OutputError, match="as Parquet"):
         sg.write(pd.DataFrame({"a": [Unwritable()]}), path)
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["out.parquet"]
