@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr, ndtri, owens_t
 
 __all__ = ["latent_from_intervals", "latent_correlation", "hermite_coefficients", "nearest_correlation", "sample_truncated", "EPS", "GIBBS_SWEEPS"]
 
@@ -73,10 +73,70 @@ def _phi(x: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(x), np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi), 0.0)
 
 
-def latent_correlation(z: np.ndarray, coeffs: np.ndarray, limit: float = 0.995) -> np.ndarray:
+def bvn_cdf(h, k, rho: float) -> np.ndarray:
+    """P(Z1 <= h, Z2 <= k) for standard normals with correlation ``rho`` (Owen's T; h, k may be infinite).
+
+    >>> round(float(bvn_cdf(0.0, 0.0, 0.5)), 6)  # 1/4 + arcsin(0.5) / (2 pi)
+    0.333333
+    """
+    h, k = np.broadcast_arrays(np.asarray(h, dtype="float64"), np.asarray(k, dtype="float64"))
+    out = np.zeros(h.shape)
+    fin = np.isfinite(h) & np.isfinite(k)
+    out = np.where((h == np.inf) & (k == np.inf), 1.0, out)
+    out = np.where((h == np.inf) & np.isfinite(k), ndtr(np.where(np.isfinite(k), k, 0.0)), out)
+    out = np.where((k == np.inf) & np.isfinite(h), ndtr(np.where(np.isfinite(h), h, 0.0)), out)
+    if fin.any():
+        hh, kk = h[fin], k[fin]
+        hh = np.where(np.abs(hh) < 1e-10, np.where(hh < 0, -1e-10, 1e-10), hh)  # the formula divides by h, k
+        kk = np.where(np.abs(kk) < 1e-10, np.where(kk < 0, -1e-10, 1e-10), kk)
+        root = np.sqrt(max(1.0 - rho * rho, 1e-300))
+        a_h = (kk - rho * hh) / (hh * root)
+        a_k = (hh - rho * kk) / (kk * root)
+        beta = np.where(np.sign(hh) == np.sign(kk), 0.0, 0.5)
+        out[fin] = 0.5 * (ndtr(hh) + ndtr(kk)) - owens_t(hh, a_h) - owens_t(kk, a_k) - beta
+    return np.clip(out, 0.0, 1.0)
+
+
+def exact_level_correlation(cum1: np.ndarray, cum2: np.ndarray, observed: float, limit: float = 0.995) -> float:
+    """The latent correlation of two columns of levels (CDF cut points ``cum1``, ``cum2``) whose jittered
+    normal scores correlate at ``observed``: solves E[g1 g2](rho) = observed with bivariate-normal cell
+    probabilities (the polychoric correlation, exactly; used where the Hermite series under-reaches)."""
+    t1 = np.where(cum1 <= 0, -np.inf, np.where(cum1 >= 1, np.inf, ndtri(np.clip(cum1, EPS, 1 - EPS))))
+    t2 = np.where(cum2 <= 0, -np.inf, np.where(cum2 >= 1, np.inf, ndtri(np.clip(cum2, EPS, 1 - EPS))))
+
+    def means(t, cum):
+        p = np.diff(cum)
+        return np.where(p > 0, (_phi(t[:-1]) - _phi(t[1:])) / np.where(p > 0, p, 1.0), 0.0)
+
+    g1, g2 = means(t1, cum1), means(t2, cum2)
+    grid_h, grid_k = np.meshgrid(t1, t2, indexing="ij")
+
+    def expected(rho: float) -> float:
+        f = bvn_cdf(grid_h, grid_k, rho)
+        cells = f[1:, 1:] - f[:-1, 1:] - f[1:, :-1] + f[:-1, :-1]
+        return float(g1 @ cells @ g2)
+
+    lo, hi = -limit, limit
+    e_lo, e_hi = expected(lo), expected(hi)
+    if observed <= e_lo:
+        return lo
+    if observed >= e_hi:
+        return hi
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if expected(mid) < observed:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def latent_correlation(z: np.ndarray, coeffs: np.ndarray, limit: float = 0.995,
+                       levels: dict[int, np.ndarray] | None = None) -> np.ndarray:
     """Correlation of the latent normals, from jittered scores ``z`` (n x d, NaN where missing) and each
     column's Hermite coefficients (d x K, over its present rows): solves
-    sum_k rho^k c_ik c_jk / k! = observed pairwise-complete correlation, for every pair."""
+    sum_k rho^k c_ik c_jk / k! = observed pairwise-complete correlation, for every pair. Pairs of
+    columns with few levels (``levels``: dimension -> CDF cut points) are solved exactly instead."""
     observed = pd.DataFrame(z).corr(min_periods=3)  # pairwise complete: NaN marks a missing value
     observed = observed.fillna(0.0).to_numpy()
     d, order = coeffs.shape
@@ -99,6 +159,10 @@ def latent_correlation(z: np.ndarray, coeffs: np.ndarray, limit: float = 0.995) 
     rho = (low + high) / 2
     rho = np.where(np.abs(terms[..., 0]) > 1e-9, rho, 0.0)
     rho = (rho + rho.T) / 2
+    exact = sorted((levels or {}).items())
+    for a, (i, cum_i) in enumerate(exact):  # pairs of few-level columns: exact polychoric solution
+        for j, cum_j in exact[a + 1:]:
+            rho[i, j] = rho[j, i] = exact_level_correlation(cum_i, cum_j, float(observed[i, j]), limit)
     np.fill_diagonal(rho, 1.0)
     return nearest_correlation(rho)
 
@@ -110,18 +174,37 @@ def to_z_bounds(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return zl, zh
 
 
-def nearest_correlation(c: np.ndarray, floor: float = 1e-6) -> np.ndarray:
-    """Clip eigenvalues at ``floor`` and rescale to unit diagonal."""
+def nearest_correlation(c: np.ndarray, floor: float = 1e-6, iterations: int = 200) -> np.ndarray:
+    """The nearest valid correlation matrix to ``c`` (Frobenius norm): Higham's (2002) alternating
+    projections with Dykstra's correction, between positive semidefinite matrices and unit diagonals;
+    eigenvalues are finally lifted to ``floor`` so that Cholesky succeeds.
+
+    Clipping eigenvalues alone would shrink every strong correlation at once; the alternating
+    projections keep the entries that are consistent with each other where they are.
+    """
     c = np.nan_to_num((c + c.T) / 2.0, nan=0.0)
     np.fill_diagonal(c, 1.0)
-    w, v = np.linalg.eigh(c)
-    if w.min() >= floor:
+    if np.linalg.eigvalsh(c)[0] >= floor:
         return c
-    c = (v * np.maximum(w, floor)) @ v.T
-    d = np.sqrt(np.diag(c))
-    c = c / np.outer(d, d)
-    np.fill_diagonal(c, 1.0)
-    return c
+    y = c.copy()
+    correction = np.zeros_like(c)
+    for _ in range(iterations):
+        r = y - correction
+        w, v = np.linalg.eigh(r)
+        x = (v * np.maximum(w, 0.0)) @ v.T
+        correction = x - r
+        y_new = x.copy()
+        np.fill_diagonal(y_new, 1.0)
+        if np.linalg.norm(y_new - y) <= 1e-8 * max(np.linalg.norm(y), 1.0):
+            y = y_new
+            break
+        y = y_new
+    w, v = np.linalg.eigh((y + y.T) / 2.0)
+    y = (v * np.maximum(w, floor)) @ v.T
+    d = np.sqrt(np.diag(y))
+    y = y / np.outer(d, d)
+    np.fill_diagonal(y, 1.0)
+    return y
 
 
 def _truncnorm(mu: np.ndarray, sd: np.ndarray | float, a: np.ndarray, b: np.ndarray, rng) -> np.ndarray:

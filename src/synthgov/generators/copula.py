@@ -63,6 +63,8 @@ __all__ = ["CopulaSynthesizer"]
 
 MIN_ROWS = 2
 CHUNK = 100_000
+#: Pairs of columns with at most this many levels get their latent correlation solved exactly.
+EXACT_LEVELS = 16
 
 
 class _Bounds:
@@ -205,7 +207,9 @@ class CopulaSynthesizer(Synthesizer):
         d = z.shape[1]
         self.codec_ = codec
         self.dims_ = dims
-        self.corr_ = latent_correlation(z, np.vstack(signal)) if d > 1 else np.eye(d)
+        few_levels = {j: dim.marginal.cum for j, dim in enumerate(dims)
+                      if isinstance(dim.marginal, (Categorical, Discrete)) and len(dim.marginal.levels) <= EXACT_LEVELS}
+        self.corr_ = latent_correlation(z, np.vstack(signal), levels=few_levels) if d > 1 else np.eye(d)
         self.schema_ = codec.schema
         self.n_rows_ = len(df)
         self._rng = np.random.default_rng(rng.integers(0, 2**63))
