@@ -30,6 +30,8 @@ def latent_from_intervals(lo: np.ndarray, hi: np.ndarray, rng: np.random.Generat
 
 
 HERMITE_ORDER = 8
+#: Few-level pairs whose series estimate exceeds this are re-solved exactly.
+EXACT_FROM = 0.3
 
 
 def hermite_coefficients(lo: np.ndarray, hi: np.ndarray, order: int = HERMITE_ORDER) -> np.ndarray:
@@ -162,7 +164,8 @@ def latent_correlation(z: np.ndarray, coeffs: np.ndarray, limit: float = 0.995,
     exact = sorted((levels or {}).items())
     for a, (i, cum_i) in enumerate(exact):  # pairs of few-level columns: exact polychoric solution
         for j, cum_j in exact[a + 1:]:
-            rho[i, j] = rho[j, i] = exact_level_correlation(cum_i, cum_j, float(observed[i, j]), limit)
+            if abs(rho[i, j]) > EXACT_FROM:  # below, the series is already accurate to ~0.01
+                rho[i, j] = rho[j, i] = exact_level_correlation(cum_i, cum_j, float(observed[i, j]), limit)
     np.fill_diagonal(rho, 1.0)
     return nearest_correlation(rho)
 
