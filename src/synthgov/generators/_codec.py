@@ -296,7 +296,9 @@ class TableCodec:
                 out[col.name] = self._cast(col, model[col.name], missing.get(col.name), self.steps.get(col.name))
             else:
                 out[col.name] = self._regenerate(col, n, rng)
-        frame = pd.DataFrame(out, index=pd.RangeIndex(n))
+        index = pd.RangeIndex(n)
+        # Series without copies: a frame of separate blocks, no consolidation copy of every column
+        frame = pd.DataFrame({k: pd.Series(v, index=index, copy=False) for k, v in out.items()}, index=index)
         for col in self.schema.columns:
             if col.storage and str(frame[col.name].dtype) != col.storage:
                 try:  # back to the source's exact dtype (float32, uint16, category, Int64, ...)
