@@ -75,7 +75,8 @@ class _Progress:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self.bar is None:
-            too_soon = time.perf_counter() - self.start < self.delay
+            waited = time.perf_counter() - self.start
+            too_soon = waited < self.delay
             if too_soon or (not err.is_terminal and not _force_progress()):
                 return
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
