@@ -100,15 +100,12 @@ class Continuous(Marginal):
         hi[order] = np.searchsorted(s, ranked, side="right") / n
         return lo, hi
 
-    def cdf(self, value: float) -> float:
-        """Smoothed CDF (inverse of :meth:`from_uniform` before rounding)."""
+    def cdf(self, value):
+        """Smoothed CDF (inverse of :meth:`from_uniform` before rounding); scalars or arrays."""
         g = self.grid
-        if value <= g[0]:
-            return 0.0
-        if value >= g[-1]:
-            return 1.0
-        probs = np.linspace(0.0, 1.0, len(g))
-        return float(np.interp(value, g, probs))
+        u = np.interp(value, g, np.linspace(0.0, 1.0, len(g)))
+        u = np.where(np.asarray(value) <= g[0], 0.0, np.where(np.asarray(value) >= g[-1], 1.0, u))
+        return float(u) if np.ndim(u) == 0 else u
 
     def from_uniform(self, u: np.ndarray) -> np.ndarray:
         g = self.grid

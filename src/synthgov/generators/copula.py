@@ -144,8 +144,11 @@ class CopulaSynthesizer(Synthesizer):
 
     # -- fit -----------------------------------------------------------------
     def fit(self, data, *, schema=None, progress: ProgressCallback | None = None) -> CopulaSynthesizer:
-        df = data if isinstance(data, pd.DataFrame) else read(data)
-        check_frame(df)
+        if isinstance(data, pd.DataFrame):
+            check_frame(data)  # read() checks what it reads; a DataFrame is checked here
+            df = data
+        else:
+            df = read(data)
         if len(df) < MIN_ROWS:
             raise InputError(f"the table has {len(df)} row(s); a synthesizer needs at least {MIN_ROWS}",
                              hint="provide more rows")
@@ -371,8 +374,7 @@ class CopulaSynthesizer(Synthesizer):
             idx = np.where(np.abs(lv[prev] - x) < np.abs(lv[idx] - x), prev, idx)
             lo, hi = marginal.interval_of_codes(np.where(np.isnan(x), -1, idx))
         else:
-            g = marginal.grid
-            u = np.clip(np.interp(x, g, np.linspace(0.0, 1.0, len(g))), EPS, 1 - EPS)
+            u = np.clip(marginal.cdf(x), EPS, 1 - EPS)
             lo = np.where(np.isnan(x), 0.0, u)
             hi = np.where(np.isnan(x), 1.0, u)
             forced[mc.name] = x
