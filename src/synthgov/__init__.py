@@ -6,6 +6,7 @@ The public API. Everything a user needs is importable from here::
     df = sg.read("data.csv")
     syn = sg.CopulaSynthesizer(random_state=0).fit(df)
     out = syn.sample(1000)
+    report = sg.evaluate(df, out)
 """
 
 from . import datasets, testing
@@ -22,6 +23,22 @@ from .errors import (
     PrivacyBudgetError,
     SchemaError,
     SynthgovError,
+)
+
+# ``synthgov.evaluate`` is the function; its package stays importable as
+# ``from synthgov.evaluate import Metric, EvalData, ...``.
+from .evaluate import (
+    FAMILIES,
+    Metric,
+    MetricResult,
+    NotComputed,
+    Report,
+    available_metrics,
+    evaluate,
+    get_metric,
+    holdout_split,
+    metric_definitions,
+    register_metric,
 )
 from .generators import (
     CopulaSynthesizer,
@@ -62,6 +79,8 @@ __all__ = [
     "Synthesizer", "CopulaSynthesizer", "PrivacyAccount", "synthesizer", "available_synthesizers",
     "load_synthesizer", "register_synthesizer", "partial", "hybrid", "rebalance",
     "Workspace", "workspace", "datasets", "testing",
+    "evaluate", "holdout_split", "Report", "Metric", "MetricResult", "NotComputed", "FAMILIES",
+    "register_metric", "available_metrics", "get_metric", "metric_definitions",
     "SynthgovError", "ParameterError", "InputError", "SchemaError", "NotFittedError",
     "ConditionError", "ConstraintError", "ModelFileError", "OutputError", "PrivacyBudgetError",
     "IntegrityError", "PolicyDenied",

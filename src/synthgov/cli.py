@@ -338,6 +338,128 @@ def sample_cmd(
         _summary(result, time.perf_counter() - started, out_path, "fully synthetic", syn.name, syn)
 
 
+def _parse_thresholds(items: list[str]) -> dict[str, float | None]:
+    thresholds: dict[str, float | None] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError(f"--threshold needs METRIC=VALUE, got {item!r}", hint="e.g. --threshold dcr_share=0.55")
+        value = value.strip()
+        if value.lower() in ("", "none", "off"):
+            thresholds[name.strip()] = None
+            continue
+        try:
+            thresholds[name.strip()] = float(value)
+        except ValueError:
+            raise ParameterError(f"--threshold {name.strip()} needs a number, got {value!r}") from None
+    return thresholds
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+_VERDICT_STYLE = {"pass": "green", "fail": "bold red", "not computed": "yellow", "info": "dim"}
+
+
+def _print_report(report, paths: list[Path]) -> None:
+    table = Table(title=f"evaluation: {report.verdict.upper()}")
+    for head in ("family", "metric", "value", "95% CI", "threshold", "verdict"):
+        table.add_column(head)
+    for family, metrics in report.scores.items():
+        for name, result in metrics.items():
+            ci = f"{_fmt(result.ci[0])} – {_fmt(result.ci[1])}" if result.ci else ""
+            verdict = report.verdict_of(name)
+            threshold = report.thresholds.get(name)
+            table.add_row(family, name, _fmt(result.value), ci, "" if threshold is None else _fmt(threshold),
+                          f"[{_VERDICT_STYLE[verdict]}]{verdict}[/]")
+    out.print(table)
+    skipped = [(n, r.reason) for n, r in report.results.items() if not r.computed]
+    for name, reason in skipped:
+        out.print(f"  {name}: not computed — {reason}", markup=False, highlight=False)
+    for note in report.notes:
+        out.print(f"note: {note}", markup=False, highlight=False, style="cyan")
+    out.print(report.privacy_statement, style="yellow" if report.privacy is None else None, markup=False)
+    for path in paths:
+        out.print(f"written: {path}", markup=False, highlight=False)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    real: Annotated[Path, typer.Argument(help="The real rows the generator was fitted on (CSV, TSV or Parquet).")],
+    synthetic: Annotated[Path, typer.Argument(help="The synthetic rows.")],
+    holdout: Annotated[Path | None, typer.Option(help="Real rows the generator never saw (privacy metrics need them).")] = None,
+    target: Annotated[str | None, typer.Option(help="Column to predict for utility and fairness metrics.")] = None,
+    sensitive: Annotated[str | None, typer.Option(help="Subgroup columns for fairness, comma-separated.")] = None,
+    quasi_identifiers: Annotated[str | None, typer.Option("--qi", help="Columns an attacker is assumed to know.")] = None,
+    secrets: Annotated[str | None, typer.Option(help="Columns an attacker tries to infer.")] = None,
+    metrics: Annotated[str | None, typer.Option(help="Only these metrics or families, comma-separated.")] = None,
+    threshold: Annotated[list[str] | None, typer.Option("--threshold", "-t", help="METRIC=VALUE verdict threshold; repeatable.")] = None,
+    model: Annotated[Path | None, typer.Option(help="The saved model, so the report shows its privacy account.")] = None,
+    out_html: Annotated[Path | None, typer.Option("--out", "-o", help="HTML report path (default: in the workspace).")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the JSON report here.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed for splits, subsamples and attacks.")] = 0,
+    strict: Annotated[bool, typer.Option(help="Exit with code 2 when the verdict is not 'pass'.")] = False,
+) -> None:
+    """Measure SYNTHETIC against REAL: fidelity, utility, privacy, fairness, diversity.
+
+    Writes a self-contained HTML report (and JSON with --json) and prints the summary.
+    Without --holdout, 20% of REAL is split off as the holdout and the report says so.
+
+    Examples:
+
+      synthgov evaluate train.csv synth.parquet --holdout test.csv --target income --out report.html
+
+      synthgov evaluate train.csv synth.parquet --sensitive sex,race --json report.json --strict
+    """
+    from .evaluate import evaluate
+
+    with _errors():
+        thresholds = _parse_thresholds(threshold or [])
+        if out_html is None:
+            out_html = Workspace().outputs / f"{synthetic.name.split('.')[0]}-report.html"
+        syn = load_synthesizer(model) if model else None
+        with _progress() as bar:
+            report = evaluate(real, synthetic, holdout=holdout, target=target, sensitive=sensitive,
+                              quasi_identifiers=quasi_identifiers, secrets=secrets, synthesizer=syn,
+                              metrics=metrics, thresholds=thresholds or None, random_state=seed, progress=bar)
+        paths = []
+        if json_path:
+            report.to_json(json_path)
+            paths.append(json_path)
+        report.to_html(out_html)
+        paths.append(out_html)
+        _print_report(report, paths)
+    if strict and report.verdict != "pass":
+        raise typer.Exit(code=2)
+
+
+@app.command("metrics")
+def metrics_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the definitions as JSON.")] = False,
+) -> None:
+    """List every registered metric with its family, goal, range, definition and source.
+
+    Example: synthgov metrics --json > metrics.json
+    """
+    from .evaluate import metric_definitions
+
+    definitions = metric_definitions()
+    if as_json:
+        typer.echo(json.dumps(definitions, indent=1, ensure_ascii=False))
+        return
+    for d in definitions:
+        low, high = ("-inf" if d["range"][0] is None else f"{d['range'][0]:g}",
+                     "inf" if d["range"][1] is None else f"{d['range'][1]:g}")
+        threshold = "" if d["threshold"] is None else f", threshold {d['threshold']:g}"
+        needs = f", needs {', '.join(d['needs'])}" if d["needs"] else ""
+        out.print(f"[bold]{d['name']}[/] ({d['family']}; {d['goal']} in [{low}, {high}]{threshold}{needs})")
+        out.print(f"  {d['definition']}", markup=False, highlight=False)
+        out.print(f"  source: {d['source']}", markup=False, highlight=False, style="dim")
+
+
 def _version_callback(value: bool) -> None:
     if value:
         out.print(f"synthgov {__version__}")
