@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test services bench clean
+.PHONY: install demo test services browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,18 @@ services:
 	  fi; \
 	fi
 
+## Headless Chromium for the report's browser test: Debian's package, installed where apt-get can
+## (root or sudo); elsewhere the browser test skips and says why.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  ( $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    ( $$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 ) ) || \
+	  echo "chromium could not be installed: the browser test will skip"; \
+	fi
+
 ## Install, start services, run the whole suite (unit, integration, doctests).
-test: $(STAMP) services
+test: $(STAMP) services browser
 	$(BIN)/python -m pytest
 
 ## Benchmarks (not part of the test suite): see benchmarks/README in RESULTS.md.

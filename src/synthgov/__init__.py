@@ -9,12 +9,13 @@ The public API. Everything a user needs is importable from here::
     report = sg.evaluate(df, out)
 """
 
-from . import datasets, testing
+from . import datasets, provenance, testing
 from .errors import (
     ConditionError,
     ConstraintError,
     InputError,
     IntegrityError,
+    KeyFileError,
     ModelFileError,
     NotFittedError,
     OutputError,
@@ -52,6 +53,7 @@ from .generators import (
 from .generators.hybrid import hybrid
 from .generators.partial import partial
 from .generators.rebalance import rebalance
+from .provenance import package, verify, watermark
 from .table import (
     Column,
     FixedCombinations,
@@ -83,5 +85,6 @@ __all__ = [
     "register_metric", "available_metrics", "get_metric", "metric_definitions",
     "SynthgovError", "ParameterError", "InputError", "SchemaError", "NotFittedError",
     "ConditionError", "ConstraintError", "ModelFileError", "OutputError", "PrivacyBudgetError",
-    "IntegrityError", "PolicyDenied",
+    "IntegrityError", "PolicyDenied", "KeyFileError",
+    "provenance", "package", "verify", "watermark",
 ]

@@ -26,6 +26,7 @@ __all__ = [
     "ConstraintError",
     "ModelFileError",
     "OutputError",
+    "KeyFileError",
     "PrivacyBudgetError",
     "IntegrityError",
     "PolicyDenied",
@@ -105,6 +106,16 @@ class OutputError(SynthgovError, OSError):
     """A file or directory could not be written (permissions, a missing parent, a full disk)."""
 
     code = "SG-OUTPUT"
+
+
+class KeyFileError(InputError):
+    """A signing key is missing, unreadable, readable by other users, locked by a passphrase or not Ed25519.
+
+    ``details["code"]`` says which: ``SG-KEY-NOT-FOUND``, ``SG-KEY-PERMISSIONS``,
+    ``SG-KEY-PASSPHRASE``, ``SG-KEY-UNREADABLE`` or ``SG-KEY-MALFORMED``.
+    """
+
+    code = "SG-KEY"
 
 
 class PrivacyBudgetError(SynthgovError):

@@ -230,7 +230,7 @@ def test_generate_condition_with_text_for_numeric_column(cps_csv, tmp_path):
 # -- demo --------------------------------------------------------------------------------
 
 
-def test_demo_writes_table_schema_and_model_to_the_workspace(tmp_path):
+def test_demo_writes_table_schema_model_and_report_to_the_workspace(tmp_path):
     home = tmp_path / "home"
     result = _ok(runner.invoke(app, ["demo", "--seed", "0"]))
     parquet = home / "outputs" / "cps1988-synthetic.parquet"
@@ -239,13 +239,25 @@ def test_demo_writes_table_schema_and_model_to_the_workspace(tmp_path):
     assert parquet.is_file() and schema.is_file()
     assert (model / "synthesizer.json").is_file() and (model / "arrays.npz").is_file()
     df = pd.read_parquet(parquet)
-    assert len(df) == 28155
+    train, holdout = sg.holdout_split(sg.datasets.load_cps1988(), fraction=0.2, random_state=0)
+    assert len(df) == len(train) == 22524
     assert json.loads(pq.read_schema(parquet).metadata[b"synthgov"])["synthetic"] is True
     assert sg.TableSchema.load(schema).names == list(df.columns)
     assert sg.load_synthesizer(model).schema_.names == list(df.columns)
+    report = sg.Report.from_json(home / "outputs" / "cps1988-report.json")
+    assert report.inputs["rows"] == {"real": len(train), "synthetic": len(train), "holdout": len(holdout)}
+    assert report.inputs["holdout_source"] == "given" and report.inputs["target"] == "wage"
+    assert {d["family"] for d in report.definitions.values()} == set(sg.FAMILIES)
+    assert (home / "outputs" / "cps1988-report.html").is_file()
     text = flat(result.output)
-    assert "rows 28,155" in text
+    assert "rows 22,524" in text
     assert f"output {parquet}" in text
+    assert f"evaluation: {report.verdict.upper()}" in text
+    release = home / "releases" / "cps1988"
+    assert sorted(p.name for p in release.iterdir()) == [
+        "card.md", "croissant.json", "data.parquet", "release.dsse.json", "report.html"]
+    assert sg.verify(release).ok and "verify: OK" in text
+    assert pd.read_parquet(release / "data.parquet").equals(df)
     assert not (tmp_path / ".synthgov").exists()
 
 
@@ -303,7 +315,7 @@ def test_help_of_each_command_shows_an_example(command):
 
 
 def test_every_documented_command_is_registered():
-    assert {"schema", "generate", "demo", "generators", "sample"} <= set(_COMMANDS)
+    assert {"schema", "generate", "demo", "generators", "sample", "evaluate", "metrics"} <= set(_COMMANDS)
 
 
 def test_version():

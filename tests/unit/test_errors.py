@@ -10,7 +10,7 @@ from synthgov import errors
 # Codes are a public contract: scripts match on them. Changing one is a breaking change.
 STABLE = {
     "SG-ERROR", "SG-PARAMETER", "SG-INPUT", "SG-SCHEMA", "SG-NOT-FITTED", "SG-CONDITION", "SG-CONSTRAINT",
-    "SG-MODEL-FILE", "SG-OUTPUT", "SG-PRIVACY-BUDGET", "SG-INTEGRITY", "SG-POLICY-DENIED",
+    "SG-MODEL-FILE", "SG-OUTPUT", "SG-PRIVACY-BUDGET", "SG-INTEGRITY", "SG-POLICY-DENIED", "SG-KEY",
 }
 
 
