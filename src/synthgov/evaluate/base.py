@@ -158,6 +158,7 @@ class Metric(ABC):
             "source": self.source,
             "threshold": self.threshold,
             "needs": sorted(self.needs),
+            "summary": self.summary,
         }
 
 

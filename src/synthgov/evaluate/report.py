@@ -28,7 +28,7 @@ __all__ = ["Report", "REPORT_FORMAT", "THREAT_MODEL", "DISCLAIMER"]
 
 REPORT_FORMAT = "synthgov.report/1"
 #: A metric's declaration, in the order :meth:`Metric.definition_dict` gives it.
-_DEFINITION_KEYS = ("name", "family", "goal", "range", "definition", "source", "threshold", "needs")
+_DEFINITION_KEYS = ("name", "family", "goal", "range", "definition", "source", "threshold", "needs", "summary")
 
 THREAT_MODEL = (
     "Members are the rows of the real table the synthesizer was fitted on (the training rows); "
