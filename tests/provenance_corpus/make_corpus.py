@@ -79,9 +79,11 @@ def sign_statement(d: Path, stmt: dict, key: SigningKey, payload_type: str = dss
 
 
 def set_digest(stmt: dict, name: str, data: bytes) -> dict:
+    """Record ``data`` as file ``name`` in the statement: its sha256 and its signed size."""
     for s in stmt["subject"]:
         if s["name"] == name:
             s["digest"]["sha256"] = hashlib.sha256(data).hexdigest()
+    stmt["predicate"][dsse.FILE_SIZES][name] = len(data)
     return stmt
 
 
@@ -174,6 +176,10 @@ def cases(a_key: SigningKey, b_key: SigningKey, other: Path) -> dict[str, tuple[
     def card_missing(d):
         (d / "card.md").unlink()
 
+    @c([M, U], "card.md was renamed CARD.md: names are compared exactly, even where the file system ignores case")
+    def card_renamed_upper_case(d):
+        (d / "card.md").rename(d / "CARD.md")
+
     @c([M], "release.dsse.json was deleted: the folder is not a release")
     def envelope_missing(d):
         (d / ENV).unlink()
@@ -190,6 +196,16 @@ def cases(a_key: SigningKey, b_key: SigningKey, other: Path) -> dict[str, tuple[
     def extra_folder(d):
         (d / "more").mkdir()
         (d / "more" / "rows.csv").write_text("a,b\n1,2\n")
+
+    @c([U], "data.parquet is a symbolic link to the identical, valid bytes outside the release (links are not followed)")
+    def data_symlink(d):
+        shutil.move(d / "data.parquet", d.parent / "data.parquet")
+        (d / "data.parquet").symlink_to(Path("..") / "data.parquet")
+
+    @c([U], "release.dsse.json is a symbolic link to the valid envelope outside the release")
+    def envelope_symlink(d):
+        shutil.move(d / ENV, d.parent / ENV)
+        (d / ENV).symlink_to(Path("..") / ENV)
 
     @c([U], "data.parquet was replaced by a folder of that name")
     def data_is_a_folder(d):
@@ -364,6 +380,57 @@ def cases(a_key: SigningKey, b_key: SigningKey, other: Path) -> dict[str, tuple[
         stmt = statement_of(d)
         stmt["subject"] = [s for s in stmt["subject"] if s["name"] != "data.parquet"]
         sign_statement(d, stmt, a_key)
+
+    @c([X], "the signed statement (trusted key) repeats releaseId: JSON parsers disagree on which one wins")
+    def statement_duplicate_key_signed(d):
+        payload = dsse.canonical_json(statement_of(d))
+        payload = payload.replace(b'"releaseId":', b'"releaseId":"corpus-release-b","releaseId":', 1)
+        write_env(d, dsse.sign(payload, a_key))
+
+    @c([X], "a signed subject digest is upper-case hex (in-toto digests are lower-case)")
+    def subject_uppercase_digest_signed(d):
+        stmt = statement_of(d)
+        stmt["subject"][0]["digest"]["sha256"] = stmt["subject"][0]["digest"]["sha256"].upper()
+        sign_statement(d, stmt, a_key)
+
+    @c([X], "a signed subject is named release.dsse.json: the envelope cannot vouch for itself")
+    def subject_is_envelope_signed(d):
+        stmt = statement_of(d)
+        stmt["subject"].append({"name": ENV, "digest": {"sha256": "0" * 64}})
+        stmt["predicate"][dsse.FILE_SIZES][ENV] = 0
+        sign_statement(d, stmt, a_key)
+
+    @c([X], "the signed statement (trusted key) gives no file sizes, so files could not be bounded before reading")
+    def file_sizes_missing_signed(d):
+        stmt = statement_of(d)
+        del stmt["predicate"][dsse.FILE_SIZES]
+        sign_statement(d, stmt, a_key)
+
+    @c([X], "the signed file sizes omit card.md")
+    def file_size_omitted_signed(d):
+        stmt = statement_of(d)
+        del stmt["predicate"][dsse.FILE_SIZES]["card.md"]
+        sign_statement(d, stmt, a_key)
+
+    @c([D], "the signed size of data.parquet is one byte short: the file is refused before it is read")
+    def file_size_wrong_signed(d):
+        stmt = statement_of(d)
+        stmt["predicate"][dsse.FILE_SIZES]["data.parquet"] -= 1
+        sign_statement(d, stmt, a_key)
+
+    @c([M], "the signed statement (trusted key) covers a notes.txt that is not in the release")
+    def subject_extra_missing_signed(d):
+        stmt = statement_of(d)
+        stmt["subject"].append({"name": "notes.txt", "digest": {"sha256": hashlib.sha256(b"notes").hexdigest()}})
+        stmt["predicate"][dsse.FILE_SIZES]["notes.txt"] = 5
+        sign_statement(d, stmt, a_key)
+
+    @c([C], "croissant.json repeats its identifier key, naming release B first (statement re-signed)")
+    def croissant_duplicate_key_signed(d):
+        raw = (d / "croissant.json").read_bytes()
+        raw = raw.replace(b' "identifier":', b' "identifier": "corpus-release-b",\n "identifier":', 1)
+        (d / "croissant.json").write_bytes(raw)
+        sign_statement(d, set_digest(statement_of(d), "croissant.json", raw), a_key)
 
     @c([C], "data.parquet lost its synthetic label (metadata removed, statement re-signed)")
     def data_unlabelled_signed(d):

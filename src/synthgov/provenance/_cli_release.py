@@ -231,7 +231,7 @@ def verify_cmd(
 
     Example: synthgov verify release/ --key team.pub
     """
-    from .verify import verify
+    from .verify import shown, verify
 
     cli = _cli()
     with cli._errors():
@@ -246,7 +246,7 @@ def verify_cmd(
                           f"{', '.join(k[:16] + '…' for k in result.key_ids)}", highlight=False, markup=False)
             return
         for p in result.problems:
-            where = f"{p.file}: " if p.file else ""
+            where = f"{shown(p.file)}: " if p.file else ""  # a file name is the attacker's text: escaped
             cli.err.print(f"  [{p.code}] {where}{p.message}", highlight=False, markup=False)
         result.raise_for_problems()
 

@@ -108,7 +108,9 @@ def render(facts: ReleaseFacts, *, data_sha256: str) -> str:
         f"- Fingerprint: sha256 `{src.sha256}` ({src.digest_method})",
         f"- Schema fingerprint: sha256 `{src.schema_sha256 or 'not recorded'}`",
         "",
-        "The source itself is not part of this release; only its fingerprint is.",
+        "The source itself is not part of this release; only its fingerprint is."
+        + (" The evaluation report (`report.html`) does show aggregate statistics of the source (such as "
+           "its per-column distributions) next to the synthetic ones." if facts.metrics or facts.verdict is not None else ""),
         "",
         "## Method and parameters",
         "",

@@ -29,6 +29,7 @@ What goes where:
 from __future__ import annotations
 
 import re
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -189,6 +190,20 @@ def _metrics(facts: ReleaseFacts) -> list[dict[str, Any]]:
     return out
 
 
+def _release_iri(release_id: str) -> str:
+    """``urn:uuid:...`` for a UUID release id (the default); our namespace for any other id.
+
+    >>> _release_iri("0f8fad5b-d9cb-469f-a165-70867728950e"), _release_iri("wages-2025")
+    ('urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e', 'sg:release/wages-2025')
+    """
+    try:
+        if str(uuid.UUID(release_id)) == release_id:
+            return f"urn:uuid:{release_id}"
+    except ValueError:
+        pass
+    return f"sg:release/{release_id}"
+
+
 def _odrl(facts: ReleaseFacts) -> dict[str, Any]:
     def rule(kind: str, use: str) -> dict[str, Any]:
         return {
@@ -205,7 +220,7 @@ def _odrl(facts: ReleaseFacts) -> dict[str, Any]:
     return {
         "@type": ["CreativeWork", "odrl:Offer"],
         "name": "Usage conditions",
-        "odrl:uid": {"@id": f"urn:uuid:{facts.release_id}"},
+        "odrl:uid": {"@id": _release_iri(facts.release_id)},
         "odrl:assigner": {"@type": ["prov:Agent", facts.creator["type"]], "name": facts.creator["name"]},
         "odrl:permission": [rule("Permission", use) for use in facts.intended_uses],
         "odrl:prohibition": [rule("Prohibition", use) for use in facts.prohibited_uses],

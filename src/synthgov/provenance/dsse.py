@@ -36,6 +36,7 @@ __all__ = [
     "PAYLOAD_TYPE",
     "STATEMENT_TYPE",
     "PREDICATE_TYPE",
+    "FILE_SIZES",
     "EnvelopeError",
     "Envelope",
     "Signature",
@@ -54,8 +55,11 @@ PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 #: Our predicate: synthgov release provenance, version 1.
 PREDICATE_TYPE = "https://synthgov.dev/provenance/v1"
+#: The predicate's map of file name -> size in bytes (signed, so an oversized file is refused unread).
+FILE_SIZES = "fileSizes"
 
-_MAX_ENVELOPE = 16 * 1024 * 1024
+#: The largest envelope file read (bytes).
+MAX_ENVELOPE = 16 * 1024 * 1024
 _ENVELOPE_KEYS = {"payload", "payloadType", "signatures"}
 _SIGNATURE_KEYS = {"keyid", "sig"}
 
@@ -161,8 +165,8 @@ def parse(data: bytes) -> Envelope:
         raise EnvelopeError("the envelope must be bytes")
     if not data:
         raise EnvelopeError("the envelope file is empty")
-    if len(data) > _MAX_ENVELOPE:
-        raise EnvelopeError(f"the envelope is larger than {_MAX_ENVELOPE} bytes")
+    if len(data) > MAX_ENVELOPE:
+        raise EnvelopeError(f"the envelope is larger than {MAX_ENVELOPE} bytes")
     doc = loads_strict(data, "the envelope")
     if not isinstance(doc, dict):
         raise EnvelopeError("the envelope is not a JSON object")

@@ -49,12 +49,13 @@ __all__ = [
     "keys_dir",
     "key_id_of",
     "PASSPHRASE_ENV",
+    "trusted_keys",
 ]
 
 #: Environment variable read for a key's passphrase when none is given (scripts, CI).
 PASSPHRASE_ENV = "SYNTHGOV_KEY_PASSPHRASE"
 DEFAULT_KEY = "default"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _MAX_KEY_FILE = 64 * 1024
 
 
@@ -193,6 +194,7 @@ def create_key(name: str = DEFAULT_KEY, *, passphrase: str | bytes | None = None
             os.chmod(tmp, 0o600)
             tmp.write_bytes(private_pem)
         with atomic_path(public_path, suffix=".tmp") as tmp:
+            os.chmod(tmp, 0o644)  # readable by all, writable by you only, whatever the umask (see trusted_keys)
             tmp.write_bytes(public_pem)
     except OSError as exc:
         raise OutputError(f"cannot write the key {name!r} to {folder}: {exc.strerror or exc}") from None
@@ -329,9 +331,39 @@ def list_keys(*, workspace: str | os.PathLike | Workspace | None = None) -> list
     return out
 
 
+def _check_trust_anchor(path: Path, what: str) -> None:
+    """Refuse a key folder or public key file that another user owns or may write (POSIX only).
+
+    Whoever can write there can add a key that verification then trusts by default (ssh's
+    StrictModes refuses such an ``authorized_keys`` for the same reason).
+    """
+    if os.name != "posix":
+        return
+    info = path.stat()
+    owners = {0, os.geteuid()}
+    if info.st_uid not in owners or info.st_mode & 0o022:
+        raise KeyFileError(
+            f"the {what} {path} can be changed by other users (owner uid {info.st_uid}, mode "
+            f"{stat.S_IMODE(info.st_mode):04o}): a key planted there would be trusted",
+            hint=f"restrict it: chmod go-w {path} (and own it), or name the trusted key with --key / key=",
+            details={"code": "SG-KEY-PERMISSIONS", "mode": f"{stat.S_IMODE(info.st_mode):04o}"},
+        )
+
+
 def trusted_keys(*, workspace: str | os.PathLike | Workspace | None = None) -> list[PublicKey]:
-    """The public keys verification trusts when none is named: every usable ``*.pub`` in the workspace."""
-    return [load_public_key(info.public_path) for info in list_keys(workspace=workspace)]
+    """The public keys verification trusts when none is named: every usable ``*.pub`` in the workspace.
+
+    The key folder and each ``.pub`` must be owned by you (or root) and writable by nobody else;
+    otherwise :class:`~synthgov.errors.KeyFileError` (``SG-KEY-PERMISSIONS``).
+    """
+    folder = keys_dir(workspace)
+    if not folder.is_dir():
+        return []
+    _check_trust_anchor(folder, "key folder")
+    infos = list_keys(workspace=workspace)
+    for info in infos:
+        _check_trust_anchor(info.public_path, "public key")
+    return [load_public_key(info.public_path) for info in infos]
 
 
 def export_public(name: str = DEFAULT_KEY, *, workspace: str | os.PathLike | Workspace | None = None) -> str:

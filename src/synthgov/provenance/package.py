@@ -8,7 +8,7 @@ place: a failure leaves nothing behind)::
       croissant.json     Croissant 1.1 JSON-LD (see :mod:`synthgov.provenance.croissant`)
       card.md            the datasheet (see :mod:`synthgov.provenance.card`)
       report.html        the evaluation report, when one is given
-      release.dsse.json  DSSE envelope: an in-toto Statement over the sha256 of every file, Ed25519-signed
+      release.dsse.json  DSSE envelope: an in-toto Statement over the sha256 (and size) of every file, Ed25519-signed
 
 Purpose and creator are mandatory: a release says why it was made and by whom.
 
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -53,6 +52,7 @@ from .._atomic import _umask, atomic_dir
 from ..errors import InputError, OutputError, ParameterError, SynthgovError
 from . import card, croissant, dsse
 from .keys import PublicKey, SigningKey, create_key, load_signing_key
+from .source import GeneratorInfo, SourceFingerprint, fingerprint_source, generator_info, sha256_file
 
 __all__ = ["package", "Release", "ReleaseFacts", "SourceFingerprint", "GeneratorInfo", "fingerprint_source",
            "MODES", "METADATA_KEY", "ENVELOPE", "MARKER"]
@@ -62,145 +62,8 @@ METADATA_KEY = "synthgov"
 ENVELOPE = "release.dsse.json"
 DATA_FILE = "data.parquet"
 MARKER = "_synthetic"
-_RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 _CREATOR = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>\s]+@[^<>\s]+)>\s*$")
-
-
-# -- what a release says about its source and its generator ---------------------------------------
-@dataclasses.dataclass(frozen=True)
-class SourceFingerprint:
-    """Identifies the real source without holding any of it: digests, shape, a name and description."""
-
-    name: str
-    sha256: str
-    digest_method: str
-    schema_sha256: str | None = None
-    rows: int | None = None
-    columns: int | None = None
-    description: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-@dataclasses.dataclass(frozen=True)
-class GeneratorInfo:
-    """How the rows were made: generator, version, parameters, seed and differential-privacy account."""
-
-    name: str
-    version: str | None = None
-    parameters: dict[str, Any] = dataclasses.field(default_factory=dict)
-    seed: int | None = None
-    epsilon: float | None = None
-    delta: float | None = None
-    mechanism: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _frame_digest(df: pd.DataFrame) -> str:
-    h = hashlib.sha256()
-    h.update(dsse.canonical_json([[str(c), str(t)] for c, t in zip(df.columns, df.dtypes, strict=True)]))
-    try:
-        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().astype("<u8").tobytes())
-    except TypeError as exc:
-        raise InputError(f"the source table cannot be fingerprinted: {exc}",
-                         hint="give each column plain values (numbers, text, dates)") from None
-    return h.hexdigest()
-
-
-def fingerprint_source(data, *, name: str | None = None, description: str | None = None,
-                       schema=None) -> SourceFingerprint:
-    """Fingerprint the real source: sha256 of the file (a path) or of its row hashes (a DataFrame).
-
-    The schema hash is ``schema.fingerprint()`` (inferred when not given). Nothing of the
-    source's content is kept.
-    """
-    from ..table.io import read
-    from ..table.schema import TableSchema
-
-    if isinstance(data, SourceFingerprint):
-        return data
-    if isinstance(data, Mapping):
-        try:
-            return SourceFingerprint(**dict(data))
-        except TypeError as exc:
-            raise ParameterError(f"source as a mapping must have SourceFingerprint's fields: {exc}") from None
-    if isinstance(data, (str, os.PathLike)):
-        path = Path(data)
-        if not path.is_file():
-            raise InputError(f"no such source file: {path}", hint="source= is the real table the generator was fitted on")
-        digest, method = _sha256_file(path), "sha256 of the file's bytes"
-        frame = read(path) if schema is None else None
-        rows = len(frame) if frame is not None else None
-        ncols = frame.shape[1] if frame is not None else len(schema)
-        name = name or path.name
-    elif isinstance(data, pd.DataFrame):
-        frame = data
-        digest, method = _frame_digest(frame), "sha256 over column names, dtypes and pandas row hashes (index excluded)"
-        rows, ncols = len(frame), frame.shape[1]
-        name = name or "source table"
-    else:
-        raise ParameterError(f"source must be a path, a DataFrame or a SourceFingerprint, got {type(data).__name__}")
-    if schema is None:
-        schema = TableSchema.infer(frame)
-    return SourceFingerprint(name=name, sha256=digest, digest_method=method, schema_sha256=schema.fingerprint(),
-                             rows=rows, columns=ncols, description=description)
-
-
-def _generator_info(synthesizer) -> tuple[GeneratorInfo, Any]:
-    """(info, the synthesizer's source schema or None)."""
-    from ..generators.base import Synthesizer, _jsonable_params
-
-    if synthesizer is None:
-        raise ParameterError("packaging needs the synthesizer that made the rows",
-                             hint="pass synthesizer=<the fitted synthesizer> or its name (--model / --generator)")
-    if isinstance(synthesizer, GeneratorInfo):
-        return synthesizer, None
-    if isinstance(synthesizer, str):
-        if not synthesizer.strip():
-            raise ParameterError("synthesizer must name the generator")
-        return GeneratorInfo(name=synthesizer.strip()), None
-    if isinstance(synthesizer, Mapping):
-        try:
-            return GeneratorInfo(**dict(synthesizer)), None
-        except TypeError as exc:
-            raise ParameterError(f"synthesizer as a mapping must have GeneratorInfo's fields: {exc}") from None
-    if not isinstance(synthesizer, Synthesizer):
-        raise ParameterError(f"synthesizer must be a Synthesizer, a name or a GeneratorInfo, got {type(synthesizer).__name__}")
-    params = _jsonable_params(synthesizer.get_params())
-    account = synthesizer.privacy_
-    seed = params.get("random_state")
-    return GeneratorInfo(
-        name=synthesizer.name or type(synthesizer).__name__,
-        version=_package_version(type(synthesizer).__module__),
-        parameters=params,
-        seed=seed if isinstance(seed, int) else None,
-        epsilon=None if account is None else float(account.epsilon),
-        delta=None if account is None else float(account.delta),
-        mechanism=None if account is None else account.mechanism,
-    ), getattr(synthesizer, "schema_", None)
-
-
-def _package_version(module: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    top = module.split(".")[0]
-    try:
-        return version(top)
-    except PackageNotFoundError:
-        from .. import __version__
-
-        return __version__
 
 
 # -- the facts a release states (shared by croissant.json, card.md and the signed predicate) ------
@@ -371,6 +234,8 @@ def _mode_and_share(df: pd.DataFrame, mode: str | None, replaced_columns, record
             raise ParameterError(f"replaced column(s) not in the table: {', '.join(unknown)}")
         if MARKER in df.columns:
             raise ParameterError(f"a partial release has no {MARKER!r} column", hint="drop it or choose mode='hybrid'")
+        if len(set(replaced)) != len(replaced):
+            raise ParameterError(f"replaced_columns names a column twice: {', '.join(replaced)}")
         return mode, len(replaced) / df.shape[1], replaced
     if replaced:
         raise ParameterError(f"replaced_columns applies to mode='partial', not {mode!r}")
@@ -513,7 +378,7 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
     df.attrs = {}
     if df.shape[1] == 0 or len(df) == 0:
         raise InputError("the synthetic table is empty", hint="package a table with rows and columns")
-    gen, schema = _generator_info(synthesizer)
+    gen, schema = generator_info(synthesizer)
     src = fingerprint_source(source, schema=schema)
     mode, share, replaced = _mode_and_share(df, mode, replaced_columns, recorded)
     report_doc, report_obj = _report_doc(report)
@@ -575,7 +440,7 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
             meta = {"synthetic": True, "release_id": release, "mode": mode, "synthetic_share": share,
                     "replaced_columns": list(replaced), "generator": gen.name}
             write(df, tmp / DATA_FILE, metadata={METADATA_KEY: json.dumps(meta, sort_keys=True)})
-            files[DATA_FILE] = _sha256_file(tmp / DATA_FILE)
+            files[DATA_FILE] = sha256_file(tmp / DATA_FILE)
             facts = ReleaseFacts(**{**facts_kwargs, "data_size": (tmp / DATA_FILE).stat().st_size})
             if report_obj is not None:
                 (tmp / "report.html").write_text(report_obj.to_html(), encoding="utf-8")
@@ -583,9 +448,11 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
             (tmp / "croissant.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
                                                 encoding="utf-8")
             (tmp / "card.md").write_text(card.render(facts, data_sha256=files[DATA_FILE]), encoding="utf-8")
+            sizes: dict[str, int] = {}
             for entry in sorted(tmp.iterdir()):
-                files[entry.name] = _sha256_file(entry)
-            payload = dsse.canonical_json(dsse.statement(files, facts.predicate()))
+                files[entry.name], sizes[entry.name] = sha256_file(entry), entry.stat().st_size
+            # the sizes are signed too, so that verify() can refuse an oversized file before reading it
+            payload = dsse.canonical_json(dsse.statement(files, {**facts.predicate(), dsse.FILE_SIZES: sizes}))
             (tmp / ENVELOPE).write_bytes(dsse.dumps(dsse.sign(payload, signer)))
     except SynthgovError:
         raise

@@ -3,9 +3,13 @@
 :func:`verify` never trusts anything it has not checked. It reads
 ``release.dsse.json``, parses it strictly, checks the payload type and every
 signature against trusted public keys, and only then reads the in-toto Statement
-from the exact payload bytes that were signed. Each file is read once; its sha256
-is compared with the signed digest, and the release id checks that follow parse
-those same bytes. Every problem found is reported with a stable code:
+from the exact payload bytes that were signed. Each file is read once, through one
+handle on the folder, without following links, and only when its size is the signed
+one (an endless or oversized file is refused unread); its sha256 is compared with the
+signed digest, and the release id checks that follow parse those same bytes. Those
+bytes are what :meth:`Verification.content` and :meth:`Verification.read_table`
+return: read the release through them, not from the folder again, and nothing can
+change between the check and the use. Every problem found is reported with a stable code:
 
 =========================  ==========================================================
 ``SG-VERIFY-MALFORMED``    the envelope or its statement is not well-formed (truncated,
@@ -15,8 +19,8 @@ those same bytes. Every problem found is reported with a stable code:
 ``SG-VERIFY-UNKNOWN-KEY``  a signature names a key that is not trusted (or none is trusted)
 ``SG-VERIFY-SIGNATURE``    a signature by a trusted key does not verify
 ``SG-VERIFY-MISSING``      a signed file (or the envelope itself) is missing
-``SG-VERIFY-UNEXPECTED``   a file that no signature covers (or a link or folder) is present
-``SG-VERIFY-DIGEST``       a file's sha256 differs from the signed one (the file is named)
+``SG-VERIFY-UNEXPECTED``   a file that no signature covers (or a link, pipe or folder) is present
+``SG-VERIFY-DIGEST``       a file's sha256 or size differs from the signed one (the file is named)
 ``SG-VERIFY-RELEASE-ID``   the statement, data.parquet and croissant.json (or the caller)
                            name different release ids
 ``SG-VERIFY-CONTENT``      a signed file's content is not what a release holds
@@ -34,8 +38,11 @@ the public keys in the workspace's ``keys/`` folder.
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "r"
 >>> _ = package(pd.DataFrame({"x": [1.0]}), out, source=pd.DataFrame({"x": [2.0]}), synthesizer="copula",
 ...             purpose="a doctest", creator="Ann", key=signer)
->>> verify(out, key=signer.public_key()).ok
+>>> checked = verify(out, key=signer.public_key())
+>>> checked.ok
 True
+>>> checked.read_table()["x"].tolist()   # the verified bytes, not a second read of the folder
+[1.0]
 >>> _ = (out / "notes.txt").write_text("hi")
 >>> [p.code for p in verify(out, key=signer.public_key()).problems]
 ['SG-VERIFY-UNEXPECTED']
@@ -44,23 +51,27 @@ True
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
-import json
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 from ..errors import InputError, IntegrityError, ParameterError
 from . import dsse
 from .keys import PublicKey, SigningKey, load_public_key, trusted_keys
 
-__all__ = ["verify", "Verification", "Problem", "CODES"]
+__all__ = ["verify", "Verification", "Problem", "CODES", "shown"]
 
 ENVELOPE = "release.dsse.json"
 REQUIRED = ("data.parquet", "croissant.json", "card.md")
@@ -74,13 +85,13 @@ CODES = {
     "SG-VERIFY-SIGNATURE": "a signature by a trusted key does not verify",
     "SG-VERIFY-MISSING": "a signed file is missing",
     "SG-VERIFY-UNEXPECTED": "a file no signature covers is present",
-    "SG-VERIFY-DIGEST": "a file's sha256 differs from the signed one",
+    "SG-VERIFY-DIGEST": "a file's sha256 or size differs from the signed one",
     "SG-VERIFY-RELEASE-ID": "the release ids disagree",
     "SG-VERIFY-CONTENT": "a signed file's content is not what a release holds",
 }
 
-_SUBJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SUBJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 _STATEMENT_KEYS = {"_type", "subject", "predicateType", "predicate"}
 
 
@@ -106,10 +117,31 @@ class Verification:
     key_ids: tuple[str, ...] = ()
     files: dict[str, str] = dataclasses.field(default_factory=dict)
     predicate: dict[str, Any] | None = None
+    #: name -> the exact bytes that were verified (empty unless ``ok``); see :meth:`content`.
+    contents: Mapping[str, bytes] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def content(self, name: str) -> bytes:
+        """The verified bytes of file ``name``: what was hashed, not a new read of the folder.
+
+        Raises :class:`~synthgov.errors.IntegrityError` when the release did not verify, and
+        :class:`~synthgov.errors.ParameterError` for a name the release does not hold.
+        """
+        self.raise_for_problems()
+        if not isinstance(name, str) or name not in self.contents:
+            raise ParameterError(f"the release holds no file {name!r}",
+                                 hint=f"its files are: {', '.join(sorted(self.contents))}")
+        return self.contents[name]
+
+    def read_table(self) -> pd.DataFrame:
+        """The release's rows, parsed from the verified bytes of ``data.parquet``."""
+        try:
+            return pq.read_table(pa.BufferReader(self.content("data.parquet"))).to_pandas()
+        except (pa.ArrowException, OSError) as exc:  # pragma: no cover - verify() parsed these bytes already
+            raise IntegrityError(f"data.parquet of {self.path} cannot be read: {exc}") from None
 
     @property
     def codes(self) -> list[str]:
@@ -147,19 +179,95 @@ def _trusted(key, workspace) -> list[PublicKey]:
     return out
 
 
-def _read_regular(path: Path) -> bytes | str:
-    """The file's bytes, or a reason it is not a plain file."""
-    info = os.lstat(path)
-    if stat.S_ISLNK(info.st_mode):
-        return "is a symbolic link, not a regular file"
-    if not stat.S_ISREG(info.st_mode):
-        return "is not a regular file"
-    with open(path, "rb") as fh:
-        return fh.read()
+_NOT_THERE = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Refused:
+    """A file :meth:`_Folder.read` would not read: the problem's code and why."""
+
+    code: str
+    why: str
+
+
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+_BY_HANDLE = os.open in os.supports_dir_fd and os.stat in os.supports_dir_fd and os.listdir in os.supports_fd
+
+
+def shown(name: str) -> str:
+    r"""A file name as it can be printed safely: control, format and undecodable characters escaped.
+
+    >>> shown("card.md")
+    'card.md'
+    >>> print(shown("x\x1b[2Ky"))
+    'x\x1b[2Ky'
+    """
+    return name if name.isprintable() else ascii(name)
+
+
+class _Folder:
+    """The release folder, opened once: every name is listed and opened relative to that one handle,
+    so the folder cannot be swapped between the checks (where the platform allows it)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if _BY_HANDLE else None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+    def names(self) -> set[str]:
+        return set(os.listdir(self.path if self.fd is None else self.fd))
+
+    def _where(self, name: str) -> dict[str, Any]:
+        return {"path": self.path / name} if self.fd is None else {"path": name, "dir_fd": self.fd}
+
+    def read(self, name: str, size: int | None, limit: int) -> bytes | _Refused | object:
+        """The file's bytes; or why it is refused (:class:`_Refused`); or ``_NOT_THERE``.
+
+        ``size``: the signed size (refused unread when the file has another); ``limit``: refused above it.
+        """
+        try:
+            return self._read(name, size, limit)
+        except FileNotFoundError:
+            return _NOT_THERE
+        except OSError as exc:  # unreadable: no permission, an I/O error, ...
+            return _Refused("SG-VERIFY-UNEXPECTED", f"cannot be read: {exc.strerror or exc}")
+
+    def _read(self, name: str, size: int | None, limit: int) -> bytes | _Refused:
+        where = self._where(name)
+        info = os.stat(where["path"], dir_fd=where.get("dir_fd"), follow_symlinks=False)
+        if stat.S_ISLNK(info.st_mode):
+            return _Refused("SG-VERIFY-UNEXPECTED", "is a symbolic link, not a regular file")
+        if not stat.S_ISREG(info.st_mode):
+            return _Refused("SG-VERIFY-UNEXPECTED", "is not a regular file")
+        try:
+            fd = os.open(where["path"], _OPEN_FLAGS, dir_fd=where.get("dir_fd"))
+        except OSError as exc:
+            if exc.errno not in (errno.ELOOP, errno.EMLINK):
+                raise
+            return _Refused("SG-VERIFY-UNEXPECTED", "is a symbolic link, not a regular file")  # swapped in since stat
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())  # what was opened, whatever the name points to now
+            if not stat.S_ISREG(info.st_mode):
+                return _Refused("SG-VERIFY-UNEXPECTED", "is not a regular file")
+            if size is not None and info.st_size != size:
+                return _Refused("SG-VERIFY-DIGEST", f"is {info.st_size} bytes, but {size} bytes were signed")
+            if info.st_size > limit:
+                return _Refused("SG-VERIFY-MALFORMED", f"is larger than {limit} bytes")
+            data = fh.read(limit + 1)
+        if size is not None and len(data) != size:
+            return _Refused("SG-VERIFY-DIGEST", f"changed while it was read ({len(data)} bytes read, {size} signed)")
+        return data
 
 
 def _statement(payload: bytes) -> tuple[dict[str, str], dict[str, Any]]:
-    """(subjects: name -> sha256, predicate) from the signed payload; raises EnvelopeError."""
+    """(subjects: name -> sha256, predicate) from the signed payload; raises EnvelopeError.
+
+    The predicate's ``fileSizes`` must give a size for exactly the subjects (checked here).
+    """
     doc = dsse.loads_strict(payload, "the signed statement")
     if not isinstance(doc, dict) or set(doc) != _STATEMENT_KEYS:
         raise dsse.EnvelopeError("the signed payload is not an in-toto Statement (keys _type, subject, predicateType, predicate)")
@@ -189,6 +297,11 @@ def _statement(payload: bytes) -> tuple[dict[str, str], dict[str, Any]]:
     predicate = doc["predicate"]
     if not isinstance(predicate, dict) or not isinstance(predicate.get("releaseId"), str) or not predicate["releaseId"]:
         raise dsse.EnvelopeError("the statement's predicate has no releaseId")
+    sizes = predicate.get(dsse.FILE_SIZES)
+    if not isinstance(sizes, dict) or set(sizes) != set(subjects) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in sizes.values()):
+        raise dsse.EnvelopeError(f"the statement's predicate must give the size in bytes of every subject "
+                                 f"({dsse.FILE_SIZES})")
     return subjects, predicate
 
 
@@ -214,10 +327,10 @@ def _content_problems(data: dict[str, bytes], digests: dict[str, str], release: 
     problems = []
     try:
         meta = pq.read_schema(pa.BufferReader(data["data.parquet"])).metadata or {}
-        label = json.loads(meta[b"synthgov"])
+        label = dsse.loads_strict(meta[b"synthgov"], "the label")
         if not isinstance(label, dict):
             raise ValueError("not an object")
-    except (pa.ArrowException, OSError, KeyError, ValueError, UnicodeDecodeError):
+    except (pa.ArrowException, OSError, KeyError, ValueError):  # EnvelopeError is a ValueError
         label = None
         problems.append(Problem("SG-VERIFY-CONTENT", "data.parquet has no readable synthgov label in its metadata",
                                 "data.parquet"))
@@ -254,23 +367,36 @@ def verify(directory, *, key=None, release_id: str | None = None, workspace=None
         release_id: the release id you expect (e.g. from a catalog); another id is a problem.
         workspace: the workspace whose keys are trusted by default.
 
-    Raises :class:`~synthgov.errors.InputError` only when ``directory`` is not a directory or a
-    named key cannot be loaded; everything wrong with the release itself is in the result.
+    Raises :class:`~synthgov.errors.InputError` only when ``directory`` is not a directory, a
+    named key cannot be loaded, or the workspace's trusted keys could have been planted (a key
+    folder or ``.pub`` file others can write); everything wrong with the release itself is in
+    the result. Files are read into memory, each no larger than its signed size.
     """
     path = Path(directory)
     if not path.is_dir():
         raise InputError(f"{path} is not a directory", hint="pass the directory of a release written by `synthgov package`")
+    if release_id is not None and not isinstance(release_id, str):
+        raise ParameterError(f"release_id must be text, got {type(release_id).__name__}")
     trusted = _trusted(key, workspace)
+    try:
+        folder = _Folder(path)
+    except OSError as exc:
+        raise InputError(f"cannot open the release directory {path}: {exc.strerror or exc}") from None
+    try:
+        return _verify(folder, trusted, release_id)
+    finally:
+        folder.close()
 
+
+def _verify(folder: _Folder, trusted: list[PublicKey], release_id: str | None) -> Verification:
     def result(problems: list[Problem], **kw) -> Verification:
-        return Verification(path=path, problems=tuple(problems), **kw)
+        return Verification(path=folder.path, problems=tuple(problems), **kw)
 
-    env_path = path / ENVELOPE
-    if not os.path.lexists(env_path):
+    raw = folder.read(ENVELOPE, None, dsse.MAX_ENVELOPE)
+    if raw is _NOT_THERE:
         return result([Problem("SG-VERIFY-MISSING", f"not a synthgov release: {ENVELOPE} is missing", ENVELOPE)])
-    raw = _read_regular(env_path)
-    if isinstance(raw, str):
-        return result([Problem("SG-VERIFY-UNEXPECTED", f"{ENVELOPE} {raw}", ENVELOPE)])
+    if isinstance(raw, _Refused):
+        return result([Problem(raw.code, f"{ENVELOPE} {raw.why}", ENVELOPE)])
     try:
         envelope = dsse.parse(raw)
     except dsse.EnvelopeError as exc:
@@ -286,27 +412,30 @@ def verify(directory, *, key=None, release_id: str | None = None, workspace=None
         subjects, predicate = _statement(envelope.payload)
     except dsse.EnvelopeError as exc:
         return result([Problem(exc.code, str(exc), ENVELOPE)], key_ids=key_ids)
-    release = predicate["releaseId"]
-    present = set(os.listdir(path))
+    release, sizes = predicate["releaseId"], predicate[dsse.FILE_SIZES]
+    try:
+        present = folder.names()
+    except OSError as exc:
+        raise InputError(f"cannot list the release directory {folder.path}: {exc.strerror or exc}") from None
     data: dict[str, bytes] = {}
     for name, expected in subjects.items():
-        if name not in present:
+        content = folder.read(name, sizes[name], sizes[name]) if name in present else _NOT_THERE
+        if content is _NOT_THERE:
             problems.append(Problem("SG-VERIFY-MISSING", f"{name} is signed but missing", name))
-            continue
-        content = _read_regular(path / name)
-        if isinstance(content, str):
-            problems.append(Problem("SG-VERIFY-UNEXPECTED", f"{name} {content}", name))
-            continue
-        actual = hashlib.sha256(content).hexdigest()
-        if actual != expected:
+        elif isinstance(content, _Refused):
+            problems.append(Problem(content.code, f"{name} {content.why}", name))
+        elif (actual := hashlib.sha256(content).hexdigest()) != expected:
             problems.append(Problem("SG-VERIFY-DIGEST", f"{name} has sha256 {actual}, but {expected} was signed", name))
-            continue
-        data[name] = content
+        else:
+            data[name] = content
     for name in sorted(present - set(subjects) - {ENVELOPE}):
-        problems.append(Problem("SG-VERIFY-UNEXPECTED", f"{name} is in the release but not covered by the signature", name))
+        problems.append(Problem("SG-VERIFY-UNEXPECTED",
+                                f"{shown(name)} is in the release but not covered by the signature", name))
     if not problems:
         problems = _content_problems(data, subjects, release)
     if release_id is not None and release_id != release:
         problems.append(Problem("SG-VERIFY-RELEASE-ID", f"the release is {release!r}, not the expected {release_id!r}"))
-    return result(problems, release_id=release, key_ids=key_ids,
-                  files=subjects if not problems else {}, predicate=predicate if not problems else None)
+    if problems:
+        return result(problems, release_id=release, key_ids=key_ids)
+    return result([], release_id=release, key_ids=key_ids, files=dict(subjects), predicate=predicate,
+                  contents=MappingProxyType(data))

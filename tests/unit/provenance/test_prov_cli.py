@@ -125,3 +125,12 @@ def test_model_or_generator_is_required(app, inputs, tmp_path):
     result = runner.invoke(app, ["package", str(synth_path), "--out", str(tmp_path / "r"), "--source", str(real_path),
                                  "--purpose", "p", "--creator", "c"])
     assert result.exit_code == 1 and "--model DIR or --generator NAME" in flat(result.output)
+
+
+def test_verify_prints_hostile_file_names_escaped(app, inputs, tmp_path):
+    out = tmp_path / "release"
+    assert _package(app, inputs, out).exit_code == 0
+    (out / "\x1b[1A\x1b[2Kverified: release ok").write_text("x")  # would erase the error line on a terminal
+    result = runner.invoke(app, ["verify", str(out)])
+    assert result.exit_code == 1 and "[SG-VERIFY-UNEXPECTED]" in flat(result.output)
+    assert "\x1b" not in result.output and "\\x1b[1A" in result.output

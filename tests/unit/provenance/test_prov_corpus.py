@@ -38,8 +38,9 @@ def test_every_code_is_exercised():
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_corpus_release_is_rejected_with_the_right_codes(name, tmp_path):
     case = MANIFEST[name]
-    release = tmp_path / "release"
-    shutil.copytree(CORPUS / f"{name}_fail" / "release", release, symlinks=True)
+    # the whole case folder, links kept: a link in release/ may point to valid bytes next to it
+    shutil.copytree(CORPUS / f"{name}_fail", tmp_path / "case", symlinks=True)
+    release = tmp_path / "case" / "release"
     result = verify(release, key=TRUSTED, release_id=case["release_id"])
     assert not result.ok
     assert result.codes == case["codes"], [p.message for p in result.problems]
@@ -52,3 +53,16 @@ def test_the_untampered_base_verifies(tmp_path):
     shutil.copytree(CORPUS / "replayed_under_another_id_fail" / "release", base)
     result = verify(base, key=TRUSTED)
     assert result.ok and result.release_id == "corpus-release-a"
+
+
+@pytest.mark.parametrize("name", ["data_symlink", "envelope_symlink"])
+def test_a_link_is_refused_though_it_points_to_the_valid_bytes(name, tmp_path):
+    """The link cases fail for the link alone: put its target in its place and the release verifies."""
+    shutil.copytree(CORPUS / f"{name}_fail", tmp_path / "case", symlinks=True)
+    release = tmp_path / "case" / "release"
+    links = [p for p in release.iterdir() if p.is_symlink()]
+    assert len(links) == 1
+    target = links[0].resolve()
+    links[0].unlink()
+    shutil.copy(target, links[0])
+    assert verify(release, key=TRUSTED).ok

@@ -81,6 +81,7 @@ def test_every_field_round_trips(release, real, fitted, report, signer):
     assert doc["sg:isSynthetic"] is True and doc["sg:syntheticShare"] == 1.0 and doc["sg:generationMode"] == "full"
     assert doc["rai:dataUseCases"] == ["teaching", "software testing"]
     odrl = doc["usageInfo"]
+    assert odrl["odrl:uid"] == {"@id": "sg:release/test-release-1"}  # not a UUID, so not urn:uuid
     assert [r["odrl:constraint"][0]["odrl:rightOperand"] for r in odrl["odrl:permission"]] == ["teaching", "software testing"]
     assert [r["odrl:constraint"][0]["odrl:rightOperand"] for r in odrl["odrl:prohibition"]] == [
         "re-identification", "decisions about individuals"]
@@ -155,4 +156,6 @@ def test_card_states_purpose_creator_uses_metrics_and_contact(release, report):
         assert text in card, text
     for m in report.to_dict()["metrics"]:
         assert f"| {m['name']} | {m['family']} |" in card
+    # the report beside the card shows the source's own distributions: the card must not say "only a fingerprint"
+    assert "`report.html`) does show aggregate statistics of the source" in card
     assert card.index("## Purpose") < card.index("## Metrics") < card.index("## Prohibited uses") < card.index("## Contact")

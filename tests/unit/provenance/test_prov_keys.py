@@ -56,7 +56,7 @@ def test_an_existing_key_is_not_replaced_without_overwrite(tmp_path):
     assert create_key("a", workspace=tmp_path, overwrite=True).key_id != first.key_id
 
 
-@pytest.mark.parametrize("name", ["", "../escape", "a/b", "x" * 65, ".hidden"])
+@pytest.mark.parametrize("name", ["", "../escape", "a/b", "x" * 65, ".hidden", "alice\n"])
 def test_bad_key_names_are_refused(name, tmp_path):
     with pytest.raises(sg.ParameterError, match="key name"):
         create_key(name, workspace=tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 import tempfile
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from synthgov.provenance import SigningKey, package, verify
-from synthgov.provenance.dsse import canonical_json, dumps
+from synthgov.provenance.dsse import canonical_json, dumps, sign
 
 ENV = "release.dsse.json"
 
@@ -28,16 +29,19 @@ def valid(tmp_path_factory, synth, real):
     return out, signer
 
 
-def _check(valid, envelope: bytes) -> None:
+def _verify_with(valid, envelope: bytes):
     folder, signer = valid
-    original = (folder / ENV).read_bytes()
-    if envelope == original:
-        return  # not a mutation
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "r"
         shutil.copytree(folder, copy)
         (copy / ENV).write_bytes(envelope)
-        result = verify(copy, key=signer)  # must not raise
+        return verify(copy, key=signer)  # must not raise
+
+
+def _check(valid, envelope: bytes) -> None:
+    if envelope == (valid[0] / ENV).read_bytes():
+        return  # not a mutation
+    result = _verify_with(valid, envelope)
     assert not result.ok and result.problems
 
 
@@ -72,7 +76,8 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(m
 
 
 def _statement_mutation(stmt: dict, data) -> dict:
-    kind = data.draw(st.sampled_from(["digest", "name", "release", "drop-subject", "add-key", "predicate", "type"]))
+    kind = data.draw(st.sampled_from(["digest", "name", "release", "drop-subject", "add-key", "predicate", "type",
+                                      "size"]))
     if kind == "digest":
         s = data.draw(st.sampled_from(stmt["subject"]))
         digest = s["digest"]["sha256"]
@@ -88,6 +93,13 @@ def _statement_mutation(stmt: dict, data) -> dict:
         stmt[data.draw(st.text(min_size=1, max_size=8))] = data.draw(json_values)
     elif kind == "predicate":
         stmt["predicate"][data.draw(st.text(min_size=1, max_size=8))] = data.draw(json_values)
+    elif kind == "size":
+        sizes = stmt["predicate"]["fileSizes"]
+        name = data.draw(st.sampled_from(sorted(sizes)))
+        if data.draw(st.booleans()):
+            del sizes[name]
+        else:
+            sizes[name] = data.draw(json_values | st.integers(-1, 10**12))
     else:
         stmt[data.draw(st.sampled_from(["_type", "predicateType"]))] = data.draw(json_values)
     return stmt
@@ -123,3 +135,21 @@ def test_structural_mutations_are_rejected(valid, data):
     else:
         doc[data.draw(st.sampled_from(["payload", "payloadType", "signatures", "extra"]))] = data.draw(json_values)
     _check(valid, dumps(doc))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_statements_signed_by_the_trusted_key_still_only_vouch_for_the_files_present(valid, data):
+    """Re-signed by the trusted key itself, a changed statement makes verify() return, never raise; and
+    whenever it is accepted, every signed digest and size is that of the file in the folder."""
+    folder, signer = valid
+    stmt = json.loads(base64.b64decode(json.loads((folder / ENV).read_bytes())["payload"]))
+    payload = canonical_json(_statement_mutation(stmt, data))
+    result = _verify_with(valid, dumps(sign(payload, signer)))
+    if result.ok:
+        on_disk = {p.name: p.read_bytes() for p in folder.iterdir() if p.name != ENV}
+        assert result.files == {n: hashlib.sha256(b).hexdigest() for n, b in on_disk.items()}
+        assert result.predicate["fileSizes"] == {n: len(b) for n, b in on_disk.items()}
+        assert result.release_id == result.predicate["releaseId"] and dict(result.contents) == on_disk
+    else:
+        assert result.problems and result.files == {} and result.contents == {}

@@ -122,9 +122,13 @@ def test_partial_needs_its_columns_when_the_table_does_not_record_them(real, syn
     with pytest.raises(sg.ParameterError, match="not in the table"):
         package(synth, tmp_path / "b", source=real, synthesizer="copula", key=signer, mode="partial",
                 replaced_columns=["salary"], **BASE)
+    with pytest.raises(sg.ParameterError, match="names a column twice"):  # would count wage's cells twice
+        package(synth, tmp_path / "d", source=real, synthesizer="copula", key=signer, mode="partial",
+                replaced_columns=["wage", "wage"], **BASE)
     rel = package(synth, tmp_path / "c", source=real, synthesizer="copula", key=signer, mode="partial",
                   replaced_columns=["wage", "education"], **BASE)
     assert rel.synthetic_share == pytest.approx(2 / 7)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
 
 
 def test_contradictory_modes_are_refused(real, synth, tmp_path, signer):
@@ -238,3 +242,23 @@ def test_watermark_leaves_real_rows_of_a_hybrid_release_exact(real, synth, tmp_p
     real_rows = ~data["_synthetic"]
     pd.testing.assert_frame_equal(data[real_rows], mix[real_rows.to_numpy()].set_axis(data.index[real_rows]))
     assert not data[~real_rows].equals(mix[(~real_rows).to_numpy()].set_axis(data.index[~real_rows]))
+
+
+@pytest.mark.parametrize("bad", ["", "a b", "r\n", "../x", "x" * 129])
+def test_a_release_id_must_be_a_plain_token(bad, synth, real, tmp_path, signer):
+    with pytest.raises(sg.ParameterError, match="release_id"):
+        package(synth, tmp_path / "rel", source=real, synthesizer="copula", key=signer, release_id=bad, **BASE)
+    assert not (tmp_path / "rel").exists()
+
+
+def test_the_signed_statement_gives_every_files_size(release):
+    stmt = _statement(release.path)
+    assert stmt["predicate"]["fileSizes"] == {n: (release.path / n).stat().st_size for n in release.files}
+
+
+def test_source_name_and_description_must_be_text(real):
+    with pytest.raises(sg.ParameterError, match="source's name must be text"):
+        fingerprint_source(real, name=7)
+    with pytest.raises(sg.ParameterError, match="source's description must be text"):
+        fingerprint_source(real, description=["x"])
+    assert fingerprint_source(real, name="cps", description="CPS 1988").description == "CPS 1988"
