@@ -35,9 +35,10 @@ THREAT_MODEL = (
     "non-members are the holdout rows, drawn from the same population but never shown to it. "
     "The attacker holds the whole synthetic table. For membership inference the attacker also holds "
     "a candidate record and must tell whether it was a member, knowing only its distance to the "
-    "synthetic rows. For singling-out, linkability and attribute inference (Anonymeter's design) "
-    "the attacker knows some columns of a target record (the quasi-identifiers) and tries to isolate "
-    "it, link its two halves, or guess its secret columns; each attack is run on training rows "
+    "synthetic rows. For singling-out (Anonymeter's design) the attacker writes predicates from the "
+    "synthetic rows and claims each isolates one real person; for linkability and attribute inference "
+    "the attacker knows some columns of a target record (the quasi-identifiers, or every column but the "
+    "secrets) and tries to link its two halves or guess its secret columns; each attack is run on training rows "
     "(main), on holdout rows (control) and as a random guess (baseline), and only the excess of "
     "main over control is counted as risk."
 )
