@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._stats import total_variation, wilson_interval
 from .base import Metric, MetricResult, NotComputed
-from .fidelity import total_variation, wilson_interval
 
 __all__ = [
     "RARE_SHARE",

@@ -17,6 +17,8 @@ from hypothesis.extra import numpy as hnp
 import synthgov as sg
 from synthgov.errors import ParameterError
 from synthgov.evaluate import EvalData, get_metric
+from synthgov.evaluate import _risk as rk
+from synthgov.evaluate import _singling as so
 from synthgov.evaluate import attacks as at
 from synthgov.evaluate.base import NotComputed
 
@@ -111,7 +113,7 @@ def test_size_correction_recovers_its_model():
     rng = np.random.default_rng(0)
     n_hold, n_train, w_max = 2000, 8000, 1 / 16000
     counts = rng.binomial(n_hold, rng.uniform(0, w_max, size=50_000))
-    truth = float(at._singling_probability(n_train, w_max))
+    truth = float(rk._singling_probability(n_train, w_max))
     estimate = at.size_corrected_rate(counts, n_hold, n_train)
     # 50,000 predicates: sampling noise ~0.002; the tolerance allows for the grid fit on top
     assert estimate == pytest.approx(truth, abs=0.02)
@@ -141,11 +143,11 @@ def test_vectorised_counts_match_pandas_on_loans(loans):
     train, holdout = sg.holdout_split(loans.iloc[:3000], fraction=0.3, random_state=0)
     data = EvalData.prepare(train, train.iloc[:800], holdout=holdout, random_state=0)
     columns = list(data.columns)
-    codes = at._Codes({"synthetic": data.synthetic, "real": data.real, "holdout": data.holdout},
-                      columns, set(data.numeric))
+    codes = so.Codes({"synthetic": data.synthetic, "real": data.real, "holdout": data.holdout},
+                     columns, set(data.numeric))
     rng = np.random.default_rng(3)
-    rows, cols, lo, hi = at._draw(rng, codes, codes.tables["synthetic"], 60, 3)
-    counts = at._count(codes.tables["real"], cols, lo, hi)
+    rows, cols, lo, hi = so._draw(rng, codes, codes.tables["synthetic"], 60, 3)
+    counts = so._count(codes.tables["real"], cols, lo, hi)
     for i in range(60):
         predicate = []
         for c in cols[i]:
@@ -160,7 +162,7 @@ def test_vectorised_counts_match_pandas_on_loans(loans):
                 predicate.append((name, "==", value))
         assert counts[i] == pandas_count(data.real, set(data.numeric), predicate), predicate
     # every attack predicate matches the synthetic row it was built from
-    assert (at._count(codes.tables["synthetic"], cols, lo, hi) >= 1).all()
+    assert (so._count(codes.tables["synthetic"], cols, lo, hi) >= 1).all()
 
 
 @settings(max_examples=60, deadline=None)
@@ -172,7 +174,7 @@ def test_minimal_unique_rows_matches_the_definition(m, n, draw):
     dominated_by = (values[:, None, :] <= values[:, :, None]).all(axis=0) & (groups[None, :] == groups[:, None])
     # row i is kept when no other row j of its group has values[:, j] <= values[:, i]
     expected = np.flatnonzero(dominated_by.sum(axis=1) == 1)
-    assert np.array_equal(np.sort(at._minimal_unique_rows(values, groups)), expected)
+    assert np.array_equal(np.sort(so._minimal_unique_rows(values, groups)), expected)
 
 
 def test_exhaustive_search_gives_way_when_too_many_rows_are_minimal(cps, monkeypatch):
@@ -180,14 +182,14 @@ def test_exhaustive_search_gives_way_when_too_many_rows_are_minimal(cps, monkeyp
     # fall back to the random search rather than spend quadratic time
     frame = cps.iloc[:2000].reset_index(drop=True)
     frame = frame.assign(education=-frame["wage"].rank(method="first"), experience=frame["wage"].rank(method="first"))
-    monkeypatch.setattr(at, "_MAX_SKYLINE_PASSES", 3)
+    monkeypatch.setattr(so, "_MAX_SKYLINE_PASSES", 3)
     train, holdout = sg.holdout_split(frame, fraction=0.3, random_state=0)
     result = at.SinglingOutRisk(n_attacks=50).compute(EvalData.prepare(train, train, holdout=holdout, random_state=0))
     assert result.details["search"].startswith("random")
     assert result.details["main"]["rate"] == 1.0
 
 
-def brute_force_pool(codes: at._Codes, k: int) -> set[tuple]:
+def brute_force_pool(codes: so.Codes, k: int) -> set[tuple]:
     """Every (columns, lo, hi) built from a synthetic row by the attack's rule that matches exactly one row."""
     syn = codes.tables["synthetic"]
     n = syn.shape[1]
@@ -195,8 +197,8 @@ def brute_force_pool(codes: at._Codes, k: int) -> set[tuple]:
     for cols in itertools.combinations(range(syn.shape[0]), k):
         cols = np.tile(np.asarray(cols), (n, 1))
         values = syn[cols, np.arange(n)[:, None]]
-        lo, hi = at._bounds(codes, cols, values, codes.operators(cols, values))
-        single = at._count(syn, cols, lo, hi) == 1
+        lo, hi = so._bounds(codes, cols, values, codes.operators(cols, values))
+        single = so._count(syn, cols, lo, hi) == 1
         pool |= {(tuple(c), tuple(a), tuple(b)) for c, a, b in zip(cols[single].tolist(), lo[single].tolist(),
                                                                      hi[single].tolist(), strict=True)}
     return pool
@@ -210,10 +212,10 @@ def test_exhaustive_search_finds_exactly_the_singling_out_predicates(cps, seed):
     frame.loc[frame.index[:3], "wage"] = np.nan
     frame.loc[frame.index[3:5], "region"] = None
     data = EvalData.prepare(frame, frame, holdout=frame.iloc[:100], random_state=0)
-    codes = at._Codes({"synthetic": data.synthetic, "real": data.real, "holdout": data.holdout},
-                      list(data.columns), set(data.numeric))
+    codes = so.Codes({"synthetic": data.synthetic, "real": data.real, "holdout": data.holdout},
+                     list(data.columns), set(data.numeric))
     expected = brute_force_pool(codes, 3)
-    cols, lo, hi, _, pool = at._enumerated_search(np.random.default_rng(0), codes, 10**6, 3, at._combinations(codes, 3))
+    cols, lo, hi, _, pool = so._enumerated_search(np.random.default_rng(0), codes, 10**6, 3, so._combinations(codes, 3))
     found = {(tuple(c), tuple(a), tuple(b)) for c, a, b in zip(cols.tolist(), lo.tolist(), hi.tolist(), strict=True)}
     assert pool == len(cols) == len(found) == len(expected) > 0
     assert found == expected
@@ -222,9 +224,9 @@ def test_exhaustive_search_finds_exactly_the_singling_out_predicates(cps, seed):
 def test_random_search_keeps_only_distinct_singling_out_predicates(cps):
     frame = cps.sample(600, random_state=2).reset_index(drop=True)
     data = EvalData.prepare(frame, frame, holdout=frame.iloc[:100], random_state=0)
-    codes = at._Codes({"synthetic": data.synthetic, "real": data.real, "holdout": data.holdout},
-                      list(data.columns), set(data.numeric))
-    cols, lo, hi, _, tried = at._rejection_search(np.random.default_rng(0), codes, 40, 3, 400_000)
+    codes = so.Codes({"synthetic": data.synthetic, "real": data.real, "holdout": data.holdout},
+                     list(data.columns), set(data.numeric))
+    cols, lo, hi, _, tried = so._rejection_search(np.random.default_rng(0), codes, 40, 3, 400_000)
     found = {(tuple(c), tuple(a), tuple(b)) for c, a, b in zip(cols.tolist(), lo.tolist(), hi.tolist(), strict=True)}
     assert len(cols) == len(found) == 40 and tried >= 40
     # the prefilters drop nothing they should keep: each kept predicate is one the exhaustive check finds

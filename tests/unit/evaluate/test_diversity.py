@@ -8,8 +8,8 @@ import pytest
 
 import synthgov as sg
 from synthgov.evaluate import EvalData, evaluate, get_metric, holdout_split
+from synthgov.evaluate._stats import wilson_interval
 from synthgov.evaluate.diversity import RARE_SHARE
-from synthgov.evaluate.fidelity import wilson_interval
 
 DIVERSITY = ["category_coverage", "range_coverage", "synthetic_duplicates", "rare_category_retention",
              "missing_pattern_similarity"]
