@@ -266,6 +266,7 @@ class EvalData:
         """
         columns = list(self.columns if columns is None else columns)
         plan = []
+        width = 0
         for name in columns:
             if name in self.numeric:
                 x = self.real[name].to_numpy(dtype=float)
@@ -275,30 +276,32 @@ class EvalData:
                 med = float(np.median(finite)) if finite.size else 0.0
                 has_missing = any(f is not None and f[name].isna().any()
                                   for f in (self.real, self.synthetic, self.holdout))
-                plan.append(("num", name, lo, span, med, has_missing))
+                plan.append(("num", name, width, lo, span, med, has_missing))
+                width += 2 if has_missing else 1
             else:
                 levels = list(self.real[name].value_counts(dropna=True).index[:MAX_ONE_HOT_LEVELS])
-                plan.append(("cat", name, {v: i for i, v in enumerate(levels)}, len(levels)))
+                plan.append(("cat", name, width, pd.Index(levels, dtype=object), len(levels)))
+                width += len(levels) + 2
 
         def encode(frame: pd.DataFrame) -> np.ndarray:
-            parts = []
+            out = np.zeros((len(frame), width), dtype=np.float32)
+            rows = np.arange(len(frame))
             for step in plan:
                 if step[0] == "num":
-                    _, name, lo, span, med, has_missing = step
+                    _, name, at, lo, span, med, has_missing = step
                     x = frame[name].to_numpy(dtype=float)
                     miss = ~np.isfinite(x)
-                    parts.append(((np.where(miss, med, x) - lo) / span)[:, None])
+                    out[:, at] = (np.where(miss, med, x) - lo) / span
                     if has_missing:
-                        parts.append(miss.astype(float)[:, None])
+                        out[:, at + 1] = miss
                 else:
-                    _, name, index, k = step
-                    values = frame[name]
-                    codes = values.map(index).to_numpy(dtype=float, na_value=np.nan)
-                    codes = np.where(values.isna().to_numpy(), k + 1, np.where(np.isnan(codes), k, codes))
-                    onehot = np.zeros((len(frame), k + 2))
-                    onehot[np.arange(len(frame)), codes.astype(int)] = 1.0 / np.sqrt(2.0)
-                    parts.append(onehot)
-            return np.hstack(parts).astype(np.float32) if parts else np.zeros((len(frame), 0), np.float32)
+                    _, name, at, index, k = step
+                    values = frame[name].to_numpy(dtype=object)
+                    codes = index.get_indexer(values)  # -1: a rarer level ("other") or missing
+                    codes[codes < 0] = k
+                    codes[pd.isna(values)] = k + 1
+                    out[rows, at + codes] = 1.0 / np.sqrt(2.0)
+            return out
 
         return encode
 
