@@ -43,6 +43,8 @@ MIN_HOLDOUT_ROWS = 50
 SYNTHETIC_MARKER = "_synthetic"
 #: Categorical levels kept apart in the distance encoding; rarer ones share one "other" slot.
 MAX_ONE_HOT_LEVELS = 30
+#: Value types for which labelling each distinct value once (pd.factorize) equals labelling each cell.
+_FACTORIZE_SAFE = frozenset({"string", "boolean", "integer", "floating", "mixed-integer-float", "empty", "categorical"})
 
 
 def holdout_split(data: pd.DataFrame, *, fraction: float = 0.2, random_state: int = 0
@@ -365,9 +367,14 @@ def _convert(frame: pd.DataFrame, schema: TableSchema, what: str) -> pd.DataFram
             epoch = pd.Timestamp("1970-01-01", tz="UTC")
             converted = ((parsed - epoch) / pd.Timedelta(seconds=1)).astype(float)
         else:
-            mask = values.isna()
-            text = values.astype(object).map(_label)
-            converted = text.where(~mask, None).astype(object)
+            values = values.astype(object)
+            if pd.api.types.infer_dtype(values, skipna=True) in _FACTORIZE_SAFE:
+                # label each distinct value once; code -1 (missing) picks the trailing None
+                codes, uniques = pd.factorize(values, use_na_sentinel=True)
+                labels = np.array([_label(u) for u in uniques] + [None], dtype=object)
+                converted = pd.Series(labels[codes], index=values.index, dtype=object)
+            else:  # mixed types: factorize would merge True with 1.0
+                converted = values.map(_label).where(values.notna(), None).astype(object)
         out[name] = converted
     return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
 
