@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -381,15 +382,19 @@ _VERDICT_STYLE = {"pass": "green", "fail": "bold red", "not computed": "yellow",
 
 
 def _print_report(report, paths: list[Path]) -> None:
-    table = Table(title=f"evaluation: {report.verdict.upper()}")
-    for head in ("family", "metric", "value", "95% CI", "threshold", "verdict"):
-        table.add_column(head)
+    table = Table(title=f"evaluation: {report.verdict.upper()}", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("metric", no_wrap=True)
+    for head in ("value", "95% CI", "threshold"):
+        table.add_column(head, justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     for family, metrics in report.scores.items():
+        table.add_row(f"[bold]{family}[/]", end_section=False)
         for name, result in metrics.items():
-            ci = f"{_fmt(result.ci[0])} – {_fmt(result.ci[1])}" if result.ci else ""
+            ci = f"{_fmt(result.ci[0])}–{_fmt(result.ci[1])}" if result.ci else ""
             verdict = report.verdict_of(name)
             threshold = report.thresholds.get(name)
-            table.add_row(family, name, _fmt(result.value), ci, "" if threshold is None else _fmt(threshold),
+            goal = "≥" if report.definitions[name]["goal"] == "maximize" else "≤"
+            table.add_row(f"  {name}", _fmt(result.value), ci, "" if threshold is None else f"{goal}{_fmt(threshold)}",
                           f"[{_VERDICT_STYLE[verdict]}]{verdict}[/]")
     out.print(table)
     skipped = [(n, r.reason) for n, r in report.results.items() if not r.computed]

@@ -124,9 +124,9 @@ class Report:
             return (f"The generator is differentially private with epsilon = {eps:g} and delta = {delta:g} "
                     f"({self.privacy.get('mechanism', 'mechanism not named')}, neighbouring: "
                     f"{self.privacy.get('neighbouring', 'add/remove one row')}). This bounds what any attacker "
-                    "can learn about one training row; the empirical figures below are measured on top of it.")
+                    "can learn about one training row; the empirical figures in this report are measured on top of it.")
         return ("No formal privacy guarantee: the generator is not differentially private (or was not named). "
-                "The figures below are empirical measurements only.")
+                "The figures in this report are empirical measurements only.")
 
     # -- JSON ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
