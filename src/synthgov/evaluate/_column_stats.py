@@ -37,7 +37,7 @@ from ._threads import one_thread
 from .base import NotComputed
 
 __all__ = [
-    "ROW_CAP", "PAIR_CAP", "PAIR_LEVELS", "PAIR_BINS", "MIN_PAIR_ROWS",
+    "ROW_CAP", "PAIR_CAP", "PAIR_LEVELS", "PAIR_BINS", "MIN_PAIR_ROWS", "MIN_NAMED_ROWS",
     "RowView", "row_view", "category_codes", "finite", "column_shapes", "missing_rates", "correlations", "contingency",
 ]
 
@@ -51,6 +51,11 @@ PAIR_LEVELS = 20
 PAIR_BINS = 10
 #: Pairs with fewer rows where both values are present are not given a correlation.
 MIN_PAIR_ROWS = 10
+#: A real value (a category, or one of few distinct numbers) is named in details and plot labels only when at
+#: least this many real rows hold it or the synthetic table has it too (the synthetic table is released anyway):
+#: a value held by a handful of real rows is close to an individual's record, and reports end up in shared
+#: release metadata. Such values still count in every figure, only unnamed (pooled or merged).
+MIN_NAMED_ROWS = 10
 
 
 @dataclasses.dataclass

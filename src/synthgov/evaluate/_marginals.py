@@ -7,6 +7,11 @@ levels with the largest share in either table, pools the rest as "(other
 levels)", and missing values get a bar of their own. At most
 :data:`MARGINAL_SLOTS` bars per column.
 
+Labels never name a real value that fewer than
+:data:`~synthgov.evaluate._column_stats.MIN_NAMED_ROWS` real rows hold and the
+synthetic table lacks (it is close to one person's value): such a category is
+pooled in "(other levels)", and such a number counts towards the nearest named one.
+
 >>> import pandas as pd
 >>> from synthgov.evaluate import EvalData
 >>> real = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "a", "b", None]})
@@ -14,8 +19,12 @@ levels)", and missing values get a bar of their own. At most
 >>> plot = marginals_plot(EvalData.prepare(real, synthetic, holdout=real))
 >>> plot["columns"]["c"]
 {'kind': 'categorical', 'labels': ['a', 'b', '(missing)'], 'real': [0.5, 0.25, 0.25], 'synthetic': [0.25, 0.5, 0.25]}
->>> plot["columns"]["x"]["labels"], plot["columns"]["x"]["synthetic"]   # 9 counts towards 4, the nearest
-(['1', '2', '3', '4'], [0.25, 0.25, 0.25, 0.25])
+
+The real 4 is held by one row and absent from the synthetic table, so it is not
+named: it counts towards 3, the nearest named value, and so does the synthetic 9.
+
+>>> plot["columns"]["x"]["labels"], plot["columns"]["x"]["real"], plot["columns"]["x"]["synthetic"]
+(['1', '2', '3'], [0.25, 0.25, 0.5], [0.25, 0.25, 0.5])
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..table.schema import Kind
-from ._column_stats import category_codes, finite, row_view
+from ._column_stats import MIN_NAMED_ROWS, category_codes, finite, row_view
 
 __all__ = ["MARGINAL_SLOTS", "marginals_plot"]
 
@@ -46,17 +55,22 @@ def _numeric_marginal(data, name: str, real: pd.Series, synthetic: pd.Series) ->
     has_missing = bool(real.isna().any() or synthetic.isna().any())
     slots = MARGINAL_SLOTS - int(has_missing)
     x = finite(real)
-    distinct = np.unique(x)
+    distinct, counts = np.unique(x, return_counts=True)
     if distinct.size == 0:   # no present real value in the rows used (a sparse, subsampled column)
         distinct = np.unique(finite(synthetic))[:1] if finite(synthetic).size else np.zeros(1)
-    if distinct.size <= slots:
+    elif distinct.size <= slots:
+        # name only values enough real rows hold or the synthetic table has; the others merge into the nearest
+        # (a single value is every real row's, so it is named: there is nothing to merge it with)
+        named = distinct[(counts >= MIN_NAMED_ROWS) | np.isin(distinct, finite(synthetic))]
+        distinct = named if named.size or distinct.size == 1 else distinct[:0]
+    if 0 < distinct.size <= slots:
         # few distinct values: one bar per real value; a synthetic value counts towards the nearest one
         inner = (distinct[1:] + distinct[:-1]) / 2.0
         labels = [_format_edge(v, is_datetime) for v in distinct]
     else:
         lo, hi = np.quantile(x, [0.005, 0.995])
         if not hi > lo:
-            lo, hi = float(distinct[0]), float(distinct[-1])
+            lo, hi = float(x.min()), float(x.max())
         edges = np.linspace(lo, hi, slots + 1)
         inner = edges[1:-1]
         text = [_format_edge(v, is_datetime) for v in edges]
@@ -79,13 +93,17 @@ def _categorical_marginal(data, name: str) -> dict[str, Any]:
     shows too), the rest pooled as "(other levels)", and missing."""
     r, s, k = category_codes(data, name)
     levels = data.levels(name)
-    real = np.bincount(r, minlength=k) / max(r.size, 1)
-    synthetic = np.bincount(s, minlength=k) / max(s.size, 1)
+    real_counts, synthetic_counts = np.bincount(r, minlength=k), np.bincount(s, minlength=k)
+    real = real_counts / max(r.size, 1)
+    synthetic = synthetic_counts / max(s.size, 1)
     has_missing = bool(real[-1] or synthetic[-1])
     n_levels = k - 1
     slots = MARGINAL_SLOTS - int(has_missing)
-    top = n_levels if n_levels <= slots else slots - 1
-    shown = np.argsort(-np.maximum(real[:n_levels], synthetic[:n_levels]), kind="stable")[:top]
+    # a level is named only if enough real rows hold it or the synthetic table has it (see the module docstring)
+    nameable = np.flatnonzero((real_counts[:n_levels] >= MIN_NAMED_ROWS) | (synthetic_counts[:n_levels] > 0))
+    pooled = nameable.size < n_levels or nameable.size > slots
+    order = np.argsort(-np.maximum(real[nameable], synthetic[nameable]), kind="stable")
+    shown = nameable[order[:slots - 1 if pooled else slots]]
     rest = np.setdiff1d(np.arange(n_levels), shown)
 
     def shares(p: np.ndarray) -> list[float]:

@@ -30,7 +30,8 @@ from .base import NotComputed
 
 __all__ = [
     "MAX_TRAIN_ROWS", "MAX_TEST_ROWS", "MIN_TEST_ROWS", "MIN_SUBGROUP_ROWS", "BOOTSTRAP_ROUNDS",
-    "Task", "Fitted", "task_of", "fitted", "encoder", "train_rows", "fit_model", "predict",
+    "MAX_CLASSES", "OTHER_CLASS", "Task", "Fitted", "task_of", "class_labels", "fitted", "encoder", "train_rows",
+    "fit_model", "predict",
     "bootstrap_weights", "auc_binary", "auc_macro", "accuracy", "r2", "mae", "primary", "point_scores",
     "percentile_ci",
 ]
@@ -47,6 +48,14 @@ MIN_SUBGROUP_ROWS = 30
 BOOTSTRAP_ROUNDS = 200
 #: Histogram bins per feature; also the most categories a categorical feature may have.
 MAX_BINS = 63
+#: Classes of a categorical target kept apart: its most frequent levels in the real training rows (with the pooled
+#: class and MIN_ITER iterations, about TREE_BUDGET trees per model). Every other
+#: value (rarer real levels, levels only the synthetic or holdout rows have) is pooled as :data:`OTHER_CLASS`.
+#: A gradient-boosting classifier grows one tree per class per iteration, so without the cap a target with
+#: thousands of levels (or a synthetic table inventing levels) takes minutes to hours (measured: loans'
+#: emp_title, 86 s; 22,000 invented levels, unfinished after 3 minutes).
+MAX_CLASSES = 10
+OTHER_CLASS = "(other levels)"
 #: Trees per model (iterations times trees per iteration), so many-class targets stay fast.
 TREE_BUDGET = 100
 MIN_ITER, MAX_ITER = 10, 40
@@ -70,13 +79,17 @@ def _one_thread():
 @dataclasses.dataclass(frozen=True)
 class Task:
     """What the models predict: ``target``, ``kind`` (``"classification"`` or ``"regression"``),
-    the ``features`` used, the ``classes`` (classification) and the model ``params``."""
+    the ``features`` used, the ``classes`` (classification) and the model ``params``.
+
+    ``classes`` are the target's :data:`MAX_CLASSES` most frequent levels in the real training rows, plus
+    :data:`OTHER_CLASS` when any value falls outside them (``pooled`` counts the real levels pooled there)."""
 
     target: str
     kind: str
     features: tuple[str, ...]
     classes: tuple[str, ...]
     params: dict[str, Any]
+    pooled: int = 0
 
     @property
     def classification(self) -> bool:
@@ -94,9 +107,21 @@ class Task:
 
     def describe(self) -> dict[str, Any]:
         model = "HistGradientBoostingClassifier" if self.classification else "HistGradientBoostingRegressor"
-        return {"target": self.target, "task": self.kind, "model": model, "features": len(self.features),
-                **({"classes": len(self.classes)} if self.classification else {}),
-                "model_parameters": dict(self.params)}
+        out = {"target": self.target, "task": self.kind, "model": model, "features": len(self.features),
+               **({"classes": len(self.classes)} if self.classification else {}),
+               "model_parameters": dict(self.params)}
+        if OTHER_CLASS in self.classes:
+            out["classes_note"] = (f"the {len(self.classes) - 1} most frequent real levels are kept apart; "
+                                   f"{self.pooled} rarer real level(s) and any level absent from the real training "
+                                   f"rows are pooled as '{OTHER_CLASS}'")
+        return out
+
+
+def class_labels(task: Task, values: pd.Series) -> pd.Series:
+    """The class of each target value: the value itself if it is one of ``task.classes``, else :data:`OTHER_CLASS`
+    (missing stays missing)."""
+    kept = values.isin(task.classes) | values.isna()
+    return values.where(kept, OTHER_CLASS)
 
 
 def _one_value(values: pd.Series) -> str:
@@ -124,22 +149,31 @@ def task_of(data) -> Task:
             if len(counts) < 2:
                 raise NotComputed(f"target '{target}' has a single class in the real "
                                   "training rows: a classifier needs at least two")
-            if synthetic.nunique() < 2:
-                raise NotComputed(f"target '{target}' has a single class ({_one_value(synthetic)}) in the "
+            kept = tuple(data.levels(target)[:min(len(counts), MAX_CLASSES)])   # real levels, most frequent first
+            pooled = len(counts) - len(kept)
+            outside = pooled > 0 or any(
+                not frame[target].dropna().isin(kept).all()
+                for frame in (data.synthetic, data.holdout) if frame is not None)
+            classes = kept + ((OTHER_CLASS,) if outside else ())
+            synthetic_classes = synthetic.where(synthetic.isin(kept), OTHER_CLASS)
+            if synthetic_classes.nunique() < 2:
+                if synthetic_classes.iloc[0] == OTHER_CLASS and pooled == 0:
+                    raise NotComputed(f"every synthetic value of target '{target}' is a level the real training "
+                                      "rows do not have: no classifier of the real classes can be trained on them")
+                raise NotComputed(f"target '{target}' has a single class ({_one_value(synthetic_classes)}) in the "
                                   "synthetic rows: no classifier can be trained on them")
-            per_iter = len(counts) if len(counts) > 2 else 1
+            per_iter = len(classes) if len(classes) > 2 else 1
         else:
             if real.nunique() < 2:
                 raise NotComputed(f"target '{target}' has one value in every real "
                                   "training row: there is nothing to predict")
-            per_iter = 1
+            per_iter, classes, pooled = 1, (), 0
         params = {"max_iter": int(np.clip(TREE_BUDGET // per_iter, MIN_ITER, MAX_ITER)),
                   "learning_rate": LEARNING_RATE, "max_leaf_nodes": MAX_LEAF_NODES, "max_bins": MAX_BINS,
                   "l2_regularization": L2_REGULARIZATION,
                   "early_stopping": False}
-        classes = tuple(data.levels(target)) if classification else ()
         return Task(target=target, kind="classification" if classification else "regression",
-                    features=features, classes=classes, params=params)
+                    features=features, classes=classes, params=params, pooled=pooled)
 
     return data.memo("models:task", compute)
 
@@ -185,7 +219,7 @@ def train_rows(data, task: Task, frame: pd.DataFrame, name: str) -> pd.DataFrame
 
 def _labels(task: Task, rows: pd.DataFrame) -> np.ndarray:
     values = rows[task.target]
-    return values.to_numpy(dtype=object) if task.classification else values.to_numpy(dtype=float)
+    return class_labels(task, values).to_numpy(dtype=object) if task.classification else values.to_numpy(dtype=float)
 
 
 def fit_model(data, task: Task, rows: pd.DataFrame):
@@ -253,7 +287,7 @@ def fitted(data) -> Fitted:
         X_test = encoder(data, task)(test)
         if task.classification:
             index = {c: i for i, c in enumerate(task.classes)}
-            y = test[task.target].map(index).to_numpy(dtype=int)
+            y = class_labels(task, test[task.target]).map(index).to_numpy(dtype=int)
         else:
             y = test[task.target].to_numpy(dtype=float)
         pred = {k: predict(task, m, X_test) for k, m in models.items()}

@@ -77,7 +77,11 @@ def pairwise_correlation(x: np.ndarray, min_rows: int = 10) -> np.ndarray:
     """
     present = np.isfinite(x)
     m = present.astype(float)
-    x = np.where(present, x - np.nanmean(np.where(present, x, np.nan), axis=0), 0.0)
+    # column means over the present values (0 for a column with none: it is undefined below anyway, and
+    # np.nanmean would warn "Mean of empty slice")
+    count = m.sum(axis=0)
+    mean = np.where(present, x, 0.0).sum(axis=0) / np.maximum(count, 1.0)
+    x = np.where(present, x - mean, 0.0)
     n = m.T @ m                 # rows where both i and j are present
     s = x.T @ m                 # s[i, j]: sum of x_i over the rows where j is present
     ss = (x * x).T @ m          # ss[i, j]: sum of x_i squared over the rows where j is present

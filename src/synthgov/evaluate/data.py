@@ -359,6 +359,7 @@ def _convert(frame: pd.DataFrame, schema: TableSchema, what: str) -> pd.DataFram
                 values = values.astype(float)
             converted = pd.to_numeric(values, errors="coerce").astype(float)
             _check_converted(values, converted, name, what, "numbers")
+            _check_finite(converted, name, what)
         elif col.kind is Kind.DATETIME:
             parsed = parse_datetimes(values, col.datetime_format) if not pd.api.types.is_datetime64_any_dtype(values) \
                 else values
@@ -377,6 +378,14 @@ def _convert(frame: pd.DataFrame, schema: TableSchema, what: str) -> pd.DataFram
                 converted = values.map(_label).where(values.notna(), None).astype(object)
         out[name] = converted
     return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
+
+
+def _check_finite(values: pd.Series, name: str, what: str) -> None:
+    """Infinite numbers cannot be compared (ranges, distances and models break on them): refuse them."""
+    infinite = np.isinf(values.to_numpy(dtype=float))
+    if infinite.any():
+        raise InputError(f"column '{name}' of the {what} table holds {int(infinite.sum())} infinite value(s)",
+                         hint="replace them or mark them missing, as synthgov requires of the real table")
 
 
 def _label(value: Any) -> Any:

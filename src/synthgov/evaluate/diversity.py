@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._column_stats import MIN_NAMED_ROWS
 from ._stats import total_variation, wilson_interval
 from .base import Metric, MetricResult, NotComputed
 
@@ -60,6 +61,14 @@ def _level_counts(data, column: str) -> tuple[pd.Series, set]:
     return data.memo(f"diversity:levels:{column}", build)
 
 
+def _lost(counts: pd.Series, kept: list[bool]) -> dict[str, Any]:
+    """The real levels the synthetic table lacks: named (most frequent first, at most :data:`LISTED`) only when at
+    least :data:`MIN_NAMED_ROWS` real rows hold them, since a rarer level is close to one person's value."""
+    lost = counts[~np.asarray(kept, dtype=bool)]
+    named = [str(level) for level in lost.index[lost.to_numpy() >= MIN_NAMED_ROWS]]
+    return {"lost_levels": named[:LISTED], "lost_total": len(lost), "lost_unnamed": len(lost) - len(named)}
+
+
 class CategoryCoverage(Metric):
     name = "category_coverage"
     family = "diversity"
@@ -68,7 +77,9 @@ class CategoryCoverage(Metric):
     definition = (
         "For each categorical and boolean column, the share of the levels seen in the real table that appear "
         "at least once in the synthetic table; the value is the mean over columns. 1 means no real category is "
-        "lost. Details name the missing levels, most frequent first. A table with many one-off levels (names, "
+        "lost. Details name the missing levels held by at least "
+        f"{MIN_NAMED_ROWS} real rows, most frequent first, and count the rarer ones without naming them (a level "
+        "held by a few rows is close to one person's value). A table with many one-off levels (names, "
         "free-text codes) can score low for a good reason: reproducing one-off values can reveal real records."
     )
     source = "SDMetrics CategoryCoverage"
@@ -80,9 +91,8 @@ class CategoryCoverage(Metric):
         for name in data.categorical:
             counts, synthetic = _level_counts(data, name)
             covered = [level in synthetic for level in counts.index]
-            lost = [str(level) for level, ok in zip(counts.index, covered, strict=True) if not ok]
             columns[name] = {"score": _r(np.mean(covered)), "real_levels": len(counts), "covered": int(sum(covered)),
-                             "lost_levels": lost[:LISTED], "lost_total": len(lost)}
+                             **_lost(counts, covered)}
         value = float(np.mean([c["score"] for c in columns.values()]))
         return MetricResult(value=value, details={
             "columns": columns, "rows_used": {"real": len(data.real), "synthetic": len(data.synthetic)},
@@ -103,7 +113,9 @@ class RangeCoverage(Metric):
         "overlaps: (min(max_s, max_r) - max(min_s, min_r)) / (max_r - min_r), clipped to [0, 1] (a constant "
         "real column scores 1 if the synthetic range contains its value). The value is the mean over columns. "
         "1 means the synthetic values reach both real extremes. It looks only at the extremes, not at how the "
-        "values in between are spread (see ks_complement), and reaching real extremes exactly can expose outliers."
+        "values in between are spread (see ks_complement), and reaching real extremes exactly can expose outliers. "
+        "Details give the synthetic range and which real end it falls short of, never the real minimum or maximum "
+        "(each is one real record's value)."
     )
     source = "SDMetrics RangeCoverage"
 
@@ -121,13 +133,15 @@ class RangeCoverage(Metric):
                 score, note = min(max((min(s_hi, hi) - max(s_lo, lo)) / (hi - lo), 0.0), 1.0), None
             else:
                 score, note = float(s_lo <= lo <= s_hi), "constant real column"
-            columns[name] = {"score": _r(score), "real": [lo, hi],
-                             "synthetic": [s_lo, s_hi] if np.isfinite(s_lo) else None,
-                             **({"note": note} if note else {})}
+            short = [] if not np.isfinite(s_lo) else \
+                [end for end, ok in (("minimum", s_lo <= lo), ("maximum", s_hi >= hi)) if not ok]
+            columns[name] = {"score": _r(score), "synthetic": [s_lo, s_hi] if np.isfinite(s_lo) else None,
+                             "short_of_real": short, **({"note": note} if note else {})}
         value = float(np.mean([c["score"] for c in columns.values()]))
         return MetricResult(value=value, details={
             "columns": columns, "rows_used": {"real": len(data.real), "synthetic": len(data.synthetic)},
-            "method": "exact"})
+            "method": "exact", "note": "short_of_real: the real extremes the synthetic values do not reach (the real "
+                                       "minimum and maximum are not shown: each is one real record's value)"})
 
 
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
@@ -178,8 +192,9 @@ class RareCategoryRetention(Metric):
         "For each categorical column, take the real levels that hold less than 5% of its present real values "
         "(the rare ones) and count the share that appear at least once in the synthetic table; the value is "
         "the mean over the columns that have rare levels. 1 means no rare category is lost, so small groups "
-        "stay visible in the synthetic data. Caveat: keeping levels seen once or twice can reveal the real "
-        "records behind them; read it with the privacy metrics."
+        "stay visible in the synthetic data. Details name the lost levels held by at least "
+        f"{MIN_NAMED_ROWS} real rows and count the rest. Caveat: keeping levels seen once or twice can reveal the "
+        "real records behind them; read it with the privacy metrics."
     )
     source = "rare-category coverage as in mostly.ai QA; threshold 5% (this project's choice)"
 
@@ -192,11 +207,10 @@ class RareCategoryRetention(Metric):
             if rare.empty:
                 continue
             kept = [level in synthetic for level in rare.index]
-            lost = [str(level) for level, ok in zip(rare.index, kept, strict=True) if not ok]
             rare_total += len(rare)
             kept_total += int(sum(kept))
             columns[name] = {"score": _r(np.mean(kept)), "rare_levels": len(rare), "retained": int(sum(kept)),
-                             "lost_levels": lost[:LISTED], "lost_total": len(lost)}
+                             **_lost(rare, kept)}
         if not columns:
             raise NotComputed(f"no categorical column has a level holding less than {RARE_SHARE:.0%} of its values")
         value = float(np.mean([c["score"] for c in columns.values()]))

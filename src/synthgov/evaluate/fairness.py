@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..table.schema import Kind
 from . import _models as M
 from .base import Metric, MetricResult, NotComputed
 
@@ -44,12 +45,19 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _fmt_date(value: float) -> str:
+    """A datetime column's value (seconds since 1970, UTC) as a date, with the time when it has one."""
+    stamp = pd.Timestamp(value, unit="s")
+    return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.strftime("%Y-%m-%d %H:%M")
+
+
 def subgroup_labeller(data, column: str) -> Callable[[pd.DataFrame], pd.Series]:
     """A function frame -> the subgroup label of each row for sensitive ``column``.
 
     Categorical values label themselves (``"sex=f"``); a numeric column with few
     distinct real values is grouped by value, otherwise by the real quartiles
-    (``"age < 31"``, ``"31 ≤ age < 45"``, ``"age ≥ 60"``); missing values are ``"sex=(missing)"``.
+    (``"age < 31"``, ``"31 ≤ age < 45"``, ``"age ≥ 60"``; a datetime column's bounds
+    are written as dates); missing values are ``"sex=(missing)"``.
     """
     def compute():
         if column in data.categorical:
@@ -58,16 +66,17 @@ def subgroup_labeller(data, column: str) -> Callable[[pd.DataFrame], pd.Series]:
                 mapping = {v: f"{column}={v}" for v in pd.unique(values)}
                 return values.map(mapping)
             return label
+        fmt = _fmt_date if data.schema[column].kind is Kind.DATETIME else _fmt
         x = data.real[column].to_numpy(dtype=float)
         distinct = np.unique(x[np.isfinite(x)])
         if distinct.size <= MAX_NUMERIC_VALUES:
             edges = (distinct[1:] + distinct[:-1]) / 2.0
-            names = [f"{column}={_fmt(v)}" for v in distinct]
+            names = [f"{column}={fmt(v)}" for v in distinct]
         else:
             edges = np.unique(np.quantile(x[np.isfinite(x)], [0.25, 0.5, 0.75]))
-            names = ([f"{column} < {_fmt(edges[0])}"]
-                     + [f"{_fmt(a)} ≤ {column} < {_fmt(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
-                     + [f"{column} ≥ {_fmt(edges[-1])}"])
+            names = ([f"{column} < {fmt(edges[0])}"]
+                     + [f"{fmt(a)} ≤ {column} < {fmt(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+                     + [f"{column} ≥ {fmt(edges[-1])}"])
         table = np.array(names + [f"{column}={MISSING}"], dtype=object)
 
         def label(frame: pd.DataFrame) -> pd.Series:
@@ -227,9 +236,11 @@ class SubgroupUtility(Metric):
                            f"{second}_train_on_real": extra[0][second],
                            f"{second}_train_on_synthetic": extra[1][second], "_mask": mask})
         if not scored:
+            why = ([f"too small: {', '.join(r['subgroup'] for r in too_small)}"] if too_small else []) + (
+                [f"{unscored[0]['reason']} in the holdout rows of: {', '.join(r['subgroup'] for r in unscored)}"]
+                if unscored else [])
             raise NotComputed(f"no subgroup has at least {M.MIN_SUBGROUP_ROWS} holdout rows with a scorable "
-                              f"{label}" + (f" (too small: {', '.join(r['subgroup'] for r in too_small)})"
-                                            if too_small else ""))
+                              f"{label}" + (f" ({'; '.join(why)})" if why else ""))
         worst = max(scored, key=lambda r: r["gap"])
         mask = worst["_mask"]
         weights = M.bootstrap_weights(data.rng(self.name), int(mask.sum()))

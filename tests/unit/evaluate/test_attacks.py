@@ -384,3 +384,31 @@ def test_evaluate_runs_the_attacks_and_skips_them_without_holdout(cps):
     tiny = sg.evaluate(train.iloc[:60], train.iloc[:60], metrics=ATTACKS, random_state=0)
     assert all(not tiny[name].computed and "holdout" in tiny[name].reason for name in ATTACKS)
     assert set(report.results) == set(ATTACKS)
+
+
+def test_linkability_hand_worked():
+    # known columns x and y, split into the halves [x] and [y]; synthetic rows s0 (0, 0), s1 (10, 10), s2 (20, 20).
+    # training rows: (0, 0) -> s0 on both halves, linked; (10, 10) -> s1 and s1, linked; (20, 5) -> s2 on x, and on y
+    # s0 and s1 tie at 5 (ties go to the first row, s0): not linked. Main 2/3.
+    # holdout rows: (0, 10) -> s0, s1; (10, 0) -> s1, s0; (20, 20) -> s2, s2: control 1/3. Risk (2/3 - 1/3) / (2/3).
+    train = pd.DataFrame({"x": [0.0, 10.0, 20.0], "y": [0.0, 10.0, 5.0]})
+    holdout = pd.DataFrame({"x": [0.0, 10.0, 20.0], "y": [10.0, 0.0, 20.0]})
+    synthetic = pd.DataFrame({"x": [0.0, 10.0, 20.0], "y": [0.0, 10.0, 20.0]})
+    result = get_metric("linkability_risk").compute(EvalData.prepare(train, synthetic, holdout=holdout))
+    assert result.details["columns"] == {"first": ["x"], "second": ["y"]}
+    assert (result.details["main"]["successes"], result.details["control"]["successes"]) == (2, 1)
+    assert result.value == pytest.approx(0.5)
+
+
+def test_inference_hand_worked():
+    # the attacker knows x, guesses the secret c of the synthetic row nearest on x.
+    # training rows (0, a), (10, b), (20, a) -> guesses a, b, b: 2 of 3 right.
+    # holdout rows (1, b), (11, b), (19, a) -> guesses a, b, b: 1 of 3 right. Risk (2/3 - 1/3) / (2/3) = 0.5.
+    train = pd.DataFrame({"x": [0.0, 10.0, 20.0], "c": ["a", "b", "a"]})
+    holdout = pd.DataFrame({"x": [1.0, 11.0, 19.0], "c": ["b", "b", "a"]})
+    synthetic = pd.DataFrame({"x": [0.0, 10.0, 20.0], "c": ["a", "b", "b"]})
+    result = get_metric("inference_risk").compute(EvalData.prepare(train, synthetic, holdout=holdout, secrets=["c"]))
+    entry = result.details["secrets"]["c"]
+    assert entry["known_columns"] == ["x"]
+    assert (entry["main"]["successes"], entry["control"]["successes"]) == (2, 1)
+    assert result.value == pytest.approx(0.5)

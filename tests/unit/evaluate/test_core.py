@@ -149,6 +149,17 @@ def test_synthetic_column_of_another_type_is_refused(cps_small, plugins):
         sg.evaluate(cps_small, synth, metrics=plugins)
 
 
+def test_infinite_values_in_the_synthetic_or_holdout_table_are_refused(cps_small):
+    synth = cps_small.copy()
+    synth.loc[synth.index[:3], "wage"] = -np.inf
+    with pytest.raises(sg.InputError, match="column 'wage' of the synthetic table holds 3 infinite"):
+        sg.evaluate(cps_small, synth, metrics=["range_coverage"])
+    hold = cps_small.head(100).copy()
+    hold.loc[hold.index[:2], "wage"] = np.inf
+    with pytest.raises(sg.InputError, match="column 'wage' of the holdout table holds 2 infinite"):
+        sg.evaluate(cps_small, cps_small, holdout=hold, metrics=["range_coverage"])
+
+
 def test_empty_tables_are_refused(cps_small, plugins):
     with pytest.raises(sg.InputError, match="synthetic table has no rows"):
         sg.evaluate(cps_small, cps_small.head(0), metrics=plugins)

@@ -8,6 +8,7 @@ import pytest
 
 import synthgov as sg
 from synthgov.evaluate import EvalData, evaluate, get_metric, holdout_split
+from synthgov.evaluate._column_stats import MIN_NAMED_ROWS
 from synthgov.evaluate._stats import wilson_interval
 from synthgov.evaluate.diversity import RARE_SHARE
 
@@ -30,8 +31,9 @@ def test_category_coverage_hand_worked():
     # c: a, b of a, b, c, d -> 1/2 (missing is not a level); e: 2 of 2 -> 1
     result = compute("category_coverage", prepared(real, synthetic))
     assert result.value == pytest.approx(0.75, abs=1e-12)
-    assert result.details["columns"]["c"]["lost_levels"] == ["c", "d"] or \
-        sorted(result.details["columns"]["c"]["lost_levels"]) == ["c", "d"]
+    # c and d are each one real row's value: counted as lost, never named
+    lost = {k: result.details["columns"]["c"][k] for k in ("lost_levels", "lost_total", "lost_unnamed")}
+    assert lost == {"lost_levels": [], "lost_total": 2, "lost_unnamed": 2}
     assert result.details["plot"]["type"] == "bars"
 
 
@@ -45,6 +47,17 @@ def test_range_coverage_hand_worked():
     result = compute("range_coverage", prepared(real, synthetic))
     assert result.value == pytest.approx((0.5 + 1 + 1 + 0) / 4, abs=1e-12)
     assert result.details["columns"]["w"]["synthetic"] is None
+    assert result.details["columns"]["x"]["short_of_real"] == ["minimum"]
+    assert result.details["columns"]["y"]["short_of_real"] == []
+
+
+def test_range_coverage_never_shows_the_real_extremes():
+    # the real minimum and maximum are single records' values (an age of 138, the largest income)
+    real = pd.DataFrame({"x": [-7.25, 1.0, 2.0, 3.0, 4.0, 987.5]})
+    synthetic = pd.DataFrame({"x": [0.0, 1.5, 2.5, 3.5, 4.5, 5.0]})
+    details = compute("range_coverage", prepared(real, synthetic)).details
+    assert "-7.25" not in str(details) and "987.5" not in str(details)
+    assert details["columns"]["x"]["short_of_real"] == ["minimum", "maximum"]
 
 
 def test_synthetic_duplicates_hand_worked():
@@ -67,7 +80,24 @@ def test_rare_category_retention_hand_worked():
     assert RARE_SHARE == 0.05
     assert result.value == pytest.approx(0.5, abs=1e-12)
     assert list(result.details["columns"]) == ["c"]
-    assert result.details["columns"]["c"]["lost_levels"] == ["d"]
+    # d is lost; one real row holds it, so it is counted, not named
+    column = result.details["columns"]["c"]
+    assert (column["lost_levels"], column["lost_total"], column["lost_unnamed"]) == ([], 1, 1)
+
+
+def test_lost_levels_are_named_only_when_enough_real_rows_hold_them():
+    # the report ends up in release metadata: a level one or two people hold is close to their record
+    # 320 rows: mid (10 rows), solo, pair and kept are all rare (under 5%)
+    levels = ["common"] * 300 + ["mid"] * MIN_NAMED_ROWS + ["solo"] + ["pair"] * 2 + ["kept"] * 7
+    real = pd.DataFrame({"c": levels})
+    synthetic = pd.DataFrame({"c": ["common"] * 90 + ["kept"] * 10})
+    data = prepared(real, synthetic)
+    for name in ("category_coverage", "rare_category_retention"):
+        column = compute(name, data).details["columns"]["c"]
+        # mid (10 rows), solo and pair are lost; only mid is held by enough rows to be named
+        assert column["lost_levels"] == ["mid"], name
+        assert (column["lost_total"], column["lost_unnamed"]) == (3, 2), name
+        assert "solo" not in str(compute(name, data).details) and "pair" not in str(compute(name, data).details)
 
 
 def test_rare_category_retention_without_rare_levels_is_not_computed():

@@ -186,3 +186,24 @@ def test_utility_and_fairness_share_the_fitted_models(cps_split):
     with pytest.raises(NotComputed):
         get_metric("augmentation").compute(_data(train, train.assign(ethnicity="cauc"), holdout=holdout,
                                                  target="smsa", sensitive=["ethnicity"]))
+
+
+def test_a_datetime_sensitive_column_is_labelled_with_dates():
+    # quartile bounds of a datetime column were shown as seconds since 1970 ("1.365e+09")
+    days = pd.Series(pd.date_range("2024-01-01", periods=100, freq="D"))
+    real = pd.DataFrame({"day": days, "x": range(100)})
+    data = _data(real, real, sensitive=["day"])
+    labels = subgroup_labeller(data, "day")(data.real)
+    # 100 days from 2024-01-01: numpy's quartiles fall on days 24.75, 49.5 and 74.25 (times of day included)
+    assert list(labels.unique()) == ["day < 2024-01-25 18:00", "2024-01-25 18:00 ≤ day < 2024-02-19 12:00",
+                                     "2024-02-19 12:00 ≤ day < 2024-03-15 06:00", "day ≥ 2024-03-15 06:00"]
+
+
+def test_subgroups_that_fix_a_boolean_target_say_why_they_are_not_scored(cps_split):
+    # the target as the sensitive column: every subgroup holds one class, so no AUC is defined in any of them
+    train, holdout = cps_split
+    high = lambda d: d.assign(high=d["wage"] > 600)  # noqa: E731
+    report = evaluate(high(train), high(train), holdout=high(holdout), metrics=["subgroup_utility"],
+                      target="high", sensitive=["high"])
+    reason = report["subgroup_utility"].reason
+    assert "one class only" in reason and "high=False" in reason and "high=True" in reason

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import synthgov as sg
 from synthgov.errors import ParameterError
 from synthgov.evaluate import EvalData, evaluate, get_metric, holdout_split
+from synthgov.evaluate._marginals import marginals_plot
 from synthgov.evaluate.fidelity import (
     PAIR_CAP,
     ks_statistic,
@@ -358,3 +359,41 @@ def test_fidelity_score_is_the_mean_of_column_shapes_and_pair_trends(loans):
                                                            abs=1e-6)
     worst = details["worst_pairs"][0]
     assert worst["score"] == pytest.approx(min(trends), abs=1e-4)
+
+
+def test_hanley_mcneil_interval_hand_worked():
+    from synthgov.evaluate._detection import hanley_mcneil_interval
+
+    # A = 0.8, 50 positives and 50 negatives: Q1 = A / (2 - A) = 0.666667, Q2 = 2A² / (1 + A) = 0.711111;
+    # SE² = (A(1 - A) + 49 (Q1 - A²) + 49 (Q2 - A²)) / 2500 = (0.16 + 1.306667 + 3.484444) / 2500 = 0.00198044,
+    # SE = 0.044502 (Hanley & McNeil 1982, table 1 gives 0.0445 for this case); half-width 1.96 SE = 0.087222
+    low, high = hanley_mcneil_interval(0.8, 50, 50)
+    assert (low, high) == pytest.approx((0.8 - 0.087222, 0.8 + 0.087222), abs=2e-6)
+    # clipped to [0, 1] near the ends
+    assert hanley_mcneil_interval(0.99, 10, 10)[1] == 1.0
+
+
+def test_correlation_with_an_all_missing_synthetic_column_is_undefined_without_warnings(cps_small):
+    import warnings
+
+    synthetic = cps_small.assign(wage=np.nan)
+    data = prepared(cps_small, synthetic)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # numpy's "Mean of empty slice" reached users of the CLI
+        result = get_metric("correlation_similarity").compute(data)
+    assert all("wage" not in pair[:2] for pair in result.details["pairs"])
+    assert ["wage", "education"] in result.details["undefined_pairs"]
+
+
+def test_marginal_labels_never_name_a_rare_real_value_the_synthetic_table_lacks():
+    # release metadata embeds the plot data: a category or number one or two real rows hold is close to a record
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"c": ["a"] * 60 + ["b"] * 37 + ["rare-person"] * 2 + ["shared"],
+                         "k": np.r_[rng.integers(0, 3, 99), 41.0]})
+    synthetic = pd.DataFrame({"c": ["a"] * 50 + ["b"] * 49 + ["shared"], "k": rng.integers(0, 3, 100)})
+    plot = marginals_plot(prepared(real, synthetic))["columns"]
+    c = dict(zip(plot["c"]["labels"], plot["c"]["real"], strict=True))
+    # "shared" is in the synthetic table (released anyway) and stays named; "rare-person" is pooled, not dropped
+    assert c == {"a": 0.6, "b": 0.37, "shared": 0.01, "(other levels)": 0.02}
+    # the lone real 41 merges into the nearest named value (2), so the shares still add up
+    assert plot["k"]["labels"] == ["0", "1", "2"] and sum(plot["k"]["real"]) == pytest.approx(1.0)

@@ -184,3 +184,32 @@ def test_report_is_json_and_reproducible(cps_split):
     details = first["utility_ratio"].details
     assert details["classes"] == 4 and details["rows_used"]["train_synthetic"] == len(syn)
     assert details["plot"]["type"] == "bars" and len(details["plot"]["groups"]) == 3
+
+
+def test_a_many_level_target_is_pooled_to_a_bounded_number_of_classes(loans):
+    # loans' state has 50 levels; one tree per class per iteration made a fit take seconds, and emp_title's
+    # thousands of levels over a minute. The most frequent real levels stay apart, the rest share one class.
+    train, holdout = holdout_split(loans, fraction=0.2, random_state=0)
+    data = EvalData.prepare(train, train.copy(), holdout=holdout, target="state")
+    task = M.task_of(data)
+    kept = list(train["state"].value_counts().index[:M.MAX_CLASSES])
+    assert task.classes == (*kept, M.OTHER_CLASS) and task.pooled == train["state"].nunique() - M.MAX_CLASSES
+    ratio = get_metric("utility_ratio").compute(data)
+    assert ratio.value == 1.0                   # a copy of the training rows: the same model, pooled or not
+    assert ratio.details["classes"] == M.MAX_CLASSES + 1 and "pooled" in ratio.details["classes_note"]
+    labels = M.class_labels(task, holdout["state"].reset_index(drop=True))
+    assert set(labels) <= set(task.classes) and (labels == M.OTHER_CLASS).sum() == (~holdout["state"].isin(kept)).sum()
+
+
+def test_a_synthetic_target_of_invented_levels_is_not_computed(cps_split):
+    # a broken generator inventing a new level per row once meant a classifier with 6,000 classes (no end in
+    # minutes); none of its levels is a real class, so no classifier of the real classes can be trained
+    train, holdout = cps_split
+    invented = train.assign(region=[f"zz{i}" for i in range(len(train))])
+    reason = _compute_reason(train, invented, holdout, "region")
+    assert "'region'" in reason and "real training rows do not have" in reason
+    # a few invented levels among real ones are pooled into one class the real holdout never has
+    mixed = train.assign(region=train["region"].where(np.arange(len(train)) % 10 > 0, "invented"))
+    data = EvalData.prepare(train, mixed, holdout=holdout, target="region")
+    assert M.task_of(data).classes[-1] == M.OTHER_CLASS
+    assert 0.0 <= get_metric("utility_ratio").compute(data).value <= 1.0
