@@ -30,6 +30,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from ..errors import ParameterError
+from . import _stats
 from .base import MetricResult
 
 __all__ = [
@@ -49,11 +50,7 @@ def wilson_interval(successes: float, trials: int, *, z: float = Z95, digits: in
     """
     if trials <= 0:
         raise ParameterError(f"trials must be positive, got {trials!r}")
-    p = successes / trials
-    z2 = z * z
-    centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
-    half = z / (1 + z2 / trials) * math.sqrt(max(p * (1 - p) / trials + z2 / (4 * trials * trials), 0.0))
-    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    low, high = _stats.wilson_interval(successes, trials, z)
     return (round(low, digits), round(high, digits)) if digits is not None else (low, high)
 
 

@@ -47,18 +47,24 @@ def total_variation(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return 0.5 * np.abs(np.asarray(p, dtype=float) - np.asarray(q, dtype=float)).sum(axis=-1)
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+def wilson_interval(successes: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
     """Wilson score interval (95% by default) for a proportion ``successes / n``.
+
+    ``successes`` may be fractional (ties counted as halves) and ``n`` an effective
+    number of trials; at 0 or ``n`` successes the bound is exactly 0 or 1.
 
     >>> [round(v, 4) for v in wilson_interval(5, 10)]
     [0.2366, 0.7634]
+    >>> wilson_interval(0, 10)[0], wilson_interval(10, 10)[1]
+    (0.0, 1.0)
     """
-    if n <= 0 or not 0 <= successes <= n:
+    if not n > 0 or not -1e-9 * n <= successes <= n * (1 + 1e-9):
         raise ParameterError(f"wilson_interval needs 0 <= successes <= n and n > 0, got {successes} of {n}")
+    successes = min(max(successes, 0.0), n)
     p = successes / n
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    half = z * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0)) / denom
     # at 0 or n successes the bound is exactly 0 or 1; rounding would leave it a hair inside
     low = 0.0 if successes == 0 else max(0.0, centre - half)
     high = 1.0 if successes == n else min(1.0, centre + half)

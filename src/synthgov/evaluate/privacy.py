@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ._neighbours import Neighbours, encoded, encoder, nearest
+from ._stats import wilson_interval
 from .base import Metric, MetricResult, NotComputed
 
 __all__ = [
@@ -55,7 +56,6 @@ __all__ = [
     "nndr",
     "roc_auc",
     "tpr_at_fpr",
-    "wilson",
     "MAX_SYNTHETIC_QUERIES",
     "MAX_CANDIDATES",
 ]
@@ -81,23 +81,6 @@ _CAVEAT = ("This is an empirical measurement on this one synthetic table, not a 
 
 
 # -- small formulas (exact, tested by hand) ----------------------------------------------
-def wilson(successes: float, n: int, *, z: float = 1.959963984540054) -> tuple[float, float]:
-    """The Wilson score interval (95% by default) for ``successes`` out of ``n``.
-
-    >>> tuple(round(v, 4) for v in wilson(5, 10))
-    (0.2366, 0.7634)
-    """
-    if n <= 0:
-        raise ValueError("wilson needs n > 0")
-    p = successes / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1.0 - p) / n + z * z / (4 * n * n)) / denom
-    low = 0.0 if successes <= 0 else max(0.0, centre - half)
-    high = 1.0 if successes >= n else min(1.0, centre + half)
-    return low, high
-
-
 def closer_share(to_a: np.ndarray, to_b: np.ndarray) -> float:
     """Share of rows with ``to_a < to_b``, ties counting one half.
 
@@ -301,7 +284,7 @@ class ExactCopies(Metric):
             details["synthetic_matching_holdout"] = float(_isin(syn_hashes, hold_hashes).mean())
         else:
             details["holdout_baseline"] = None
-        return MetricResult(value=count / len(syn_hashes), ci=wilson(count, len(syn_hashes)), details=details)
+        return MetricResult(value=count / len(syn_hashes), ci=wilson_interval(count, len(syn_hashes)), details=details)
 
 
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
@@ -355,7 +338,7 @@ class DCRShare(Metric):
                                 "(last bin includes larger distances)", "distance (Gower-like)",
                                 {"to training": d_train, "to holdout": d_holdout}),
         }
-        return MetricResult(value=value, ci=wilson(value * n, n), details=details)
+        return MetricResult(value=value, ci=wilson_interval(value * n, n), details=details)
 
 
 class NNDRShare(Metric):
@@ -390,7 +373,7 @@ class NNDRShare(Metric):
             "ties": int((r_train == r_holdout).sum()),
             "ideal": 0.5,
         }
-        return MetricResult(value=value, ci=wilson(value * n, n), details=details)
+        return MetricResult(value=value, ci=wilson_interval(value * n, n), details=details)
 
 
 class MembershipInferenceAUC(Metric):
@@ -518,7 +501,7 @@ class ExposedRecords(Metric):
                 "rows": rows,
             },
         }
-        return MetricResult(value=value, ci=wilson(float(exposed.sum()), n_out), details=details)
+        return MetricResult(value=value, ci=wilson_interval(float(exposed.sum()), n_out), details=details)
 
 
 def _most_isolated(isolation: np.ndarray, n: int) -> np.ndarray:

@@ -145,7 +145,7 @@ def test_search_rejects_bad_arguments():
 # -- formulas, by hand ------------------------------------------------------------------------------
 def test_formulas_by_hand():
     # Wilson 95% for 0/10: (0, 1.96^2/(10+1.96^2)) = (0, 0.2775)
-    assert pv.wilson(0, 10) == pytest.approx((0.0, 3.8415 / 13.8415), abs=1e-4)
+    assert pv.wilson_interval(0, 10) == pytest.approx((0.0, 3.8415 / 13.8415), abs=1e-4)
     assert pv.closer_share(np.array([1.0, 1.0, 3.0, 0.0]), np.array([2.0, 1.0, 2.0, 0.0])) == 0.5
     assert pv.nndr(np.array([[3.0, 6.0], [2.0, 2.0]])).tolist() == [0.5, 1.0]
     # 2 positives x 2 negatives: 4 > 1, 4 > 3, 2 > 1, 2 < 3 -> 3/4
