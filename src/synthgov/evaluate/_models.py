@@ -57,7 +57,7 @@ MAX_BINS = 63
 MAX_CLASSES = 10
 OTHER_CLASS = "(other levels)"
 #: Trees per model (iterations times trees per iteration), so many-class targets stay fast.
-TREE_BUDGET = 100
+TREE_BUDGET = 60
 MIN_ITER, MAX_ITER = 10, 40
 LEARNING_RATE = 0.2
 MAX_LEAF_NODES = 15
