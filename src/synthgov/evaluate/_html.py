@@ -271,7 +271,10 @@ def _detail_blocks(details: Mapping[str, Any], prefix: str = "", depth: int = 0)
         if _scalar(value):
             facts.append((name, _cell(value)))
         elif isinstance(value, (list, tuple)):
-            blocks.extend(_list_block(title, name, list(value), facts))
+            # rows given as lists may name their columns in "<row>_fields" ("pairs" -> "pair_fields")
+            headers = details.get(f"{str(key).removesuffix('s')}_fields")
+            headers = [str(h) for h in headers] if isinstance(headers, (list, tuple)) else None
+            blocks.extend(_list_block(title, name, list(value), facts, headers))
         elif isinstance(value, Mapping):
             for block in _mapping_block(title, value, depth):
                 if block["kind"] == "fact":
@@ -283,7 +286,8 @@ def _detail_blocks(details: Mapping[str, Any], prefix: str = "", depth: int = 0)
     return facts, blocks
 
 
-def _list_block(title: str, name: str, items: list[Any], facts: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _list_block(title: str, name: str, items: list[Any], facts: list[tuple[str, str]],
+                headers: list[str] | None = None) -> list[dict[str, Any]]:
     if not items or all(_scalar(v) for v in items):
         facts.append((name, _joined(items)))
         return []
@@ -296,7 +300,8 @@ def _list_block(title: str, name: str, items: list[Any], facts: list[tuple[str, 
         return [_table(title, shown, rows, total=len(items), total_columns=len(columns))]
     if all(isinstance(v, (list, tuple)) for v in items):
         width = min(max(len(v) for v in items), MAX_COLUMNS)
-        return [_table(title, [""] * width, [list(v)[:width] for v in items[:MAX_ROWS]], total=len(items))]
+        columns = headers[:width] if headers and len(headers) >= width else [""] * width
+        return [_table(title, columns, [list(v)[:width] for v in items[:MAX_ROWS]], total=len(items))]
     return [{"kind": "text", "title": title, "text": _cell(items)}]
 
 

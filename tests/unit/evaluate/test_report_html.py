@@ -401,3 +401,14 @@ def test_nice_ticks_cover_the_range_with_even_steps(lo, span, n):
     assert ticks[0] <= lo + tol and ticks[-1] >= hi - tol
     assert all(s == pytest.approx(steps[0], rel=1e-6, abs=2e-12 * max(abs(lo), abs(hi), 1)) for s in steps)
     assert len(ticks) <= 2 * n + 2
+
+
+def test_rows_given_as_lists_take_their_headers_from_the_fields_entry():
+    details = {"pair_fields": ["column", "column", "score"],
+               "pairs": [["wage", "education", 0.93], ["wage", "region", 0.97]]}
+    facts, blocks = _html._detail_blocks(details)
+    (table,) = [b for b in blocks if b["kind"] == "table"]
+    assert table["columns"] == ["column", "column", "score"]
+    without, blocks = _html._detail_blocks({"pairs": details["pairs"]})
+    (bare,) = [b for b in blocks if b["kind"] == "table"]
+    assert bare["columns"] == ["", "", ""]
