@@ -304,7 +304,8 @@ def demo_cmd(
         _summary(synth, time.perf_counter() - started, path, "fully synthetic", "copula", syn)
         with _progress() as bar:
             report = evaluate(train, synth, holdout=holdout, schema=schema, target="wage", sensitive=["ethnicity"],
-                              synthesizer=syn, random_state=seed, progress=bar)
+                              synthesizer=syn, random_state=seed,
+                              progress=lambda _metric, done, total: bar("evaluate", done, total))
         paths = [ws.outputs / "cps1988-report.json", ws.outputs / "cps1988-report.html"]
         report.to_json(paths[0])
         report.to_html(paths[1])
@@ -445,7 +446,8 @@ def evaluate_cmd(
         with _progress() as bar:
             report = evaluate(real, synthetic, holdout=holdout, target=target, sensitive=sensitive,
                               quasi_identifiers=quasi_identifiers, secrets=secrets, synthesizer=syn,
-                              metrics=metrics, thresholds=thresholds or None, random_state=seed, progress=bar)
+                              metrics=metrics, thresholds=thresholds or None, random_state=seed,
+                              progress=lambda _metric, done, total: bar("evaluate", done, total))
         paths = []
         if json_path:
             report.to_json(json_path)
