@@ -283,7 +283,7 @@ def demo_cmd(
     """
     from .datasets import demo_path, load_cps1988
     from .evaluate import evaluate, holdout_split
-    from .provenance import package, verify
+    from .provenance import fingerprint_source, package, verify
 
     with _errors():
         ws = Workspace()
@@ -311,7 +311,13 @@ def demo_cmd(
         report.to_html(paths[1])
         _print_report(report, paths)
         release = package(
-            synth, ws.root / "releases" / "cps1988", source=train, synthesizer=syn, report=report,
+            synth, ws.root / "releases" / "cps1988",
+            source=fingerprint_source(train, name="CPS1988 training split", schema=schema, description=(
+                "80% of the March 1988 Current Population Survey extract (US Census Bureau, public domain): "
+                "weekly wages, education, experience, ethnicity, region, SMSA and part-time status of men")),
+            synthesizer=syn, report=report, name="Synthetic CPS1988 wages (synthgov demo)",
+            audience="people learning synthgov, and developers testing tools that read CPS-like tables",
+            description="Fully synthetic rows generated with synthgov's Gaussian copula from the CPS1988 training split.",
             purpose="Demonstrate synthgov end to end on a public table: generation, evaluation and a signed release.",
             creator="synthgov demo", intended_uses=["learning synthgov", "testing software that reads CPS-like tables"],
             prohibited_uses=["drawing conclusions about real individuals", "official statistics"],

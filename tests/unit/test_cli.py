@@ -257,6 +257,8 @@ def test_demo_writes_table_schema_model_and_report_to_the_workspace(tmp_path):
     assert sorted(p.name for p in release.iterdir()) == [
         "card.md", "croissant.json", "data.parquet", "release.dsse.json", "report.html"]
     assert sg.verify(release).ok and "verify: OK" in text
+    card = (release / "card.md").read_text()
+    assert card.startswith("# Synthetic CPS1988 wages") and "Name: CPS1988 training split" in card
     assert pd.read_parquet(release / "data.parquet").equals(df)
     assert not (tmp_path / ".synthgov").exists()
 
