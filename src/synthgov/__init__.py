@@ -54,6 +54,7 @@ from .generators.hybrid import hybrid
 from .generators.partial import partial
 from .generators.rebalance import rebalance
 from .provenance import package, verify, watermark
+from .screen import ScreenReport, screen
 from .table import (
     Column,
     FixedCombinations,
@@ -86,5 +87,5 @@ __all__ = [
     "SynthgovError", "ParameterError", "InputError", "SchemaError", "NotFittedError",
     "ConditionError", "ConstraintError", "ModelFileError", "OutputError", "PrivacyBudgetError",
     "IntegrityError", "PolicyDenied", "KeyFileError",
-    "provenance", "package", "verify", "watermark",
+    "provenance", "package", "verify", "watermark", "screen", "ScreenReport",
 ]

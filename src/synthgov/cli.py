@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from . import __version__
+from ._atomic import atomic_write_text
 from .errors import ParameterError, SynthgovError
 from .generators import available_synthesizers, load_synthesizer, synthesizer
 from .generators.hybrid import hybrid
@@ -487,6 +488,43 @@ def metrics_cmd(
         out.print(f"[bold]{d['name']}[/] ({d['family']}; {d['goal']} in [{low}, {high}]{threshold}{needs})")
         out.print(f"  {d['definition']}", markup=False, highlight=False)
         out.print(f"  source: {d['source']}", markup=False, highlight=False, style="dim")
+
+
+@app.command("screen")
+def screen_cmd(
+    data: Annotated[Path, typer.Argument(help="CSV, TSV or Parquet file to screen before fitting.")],
+    label: Annotated[str | None, typer.Option(help="Class column to check against each row's nearest neighbours.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the full report as JSON here.")] = None,
+    top: Annotated[int, typer.Option(help="Show at most this many flagged rows.")] = 20,
+    seed: Annotated[int, typer.Option(help="Random seed for subsamples and projections.")] = 0,
+) -> None:
+    """Screen a table for signs of data poisoning before fitting on it.
+
+    Flags near-duplicate clusters, injected outliers and (with --label) labels that disagree
+    with their nearest neighbours; prints scores and reasons, never the rows' values.
+
+    Example: synthgov screen data.csv --label grade --json screen.json
+    """
+    from .screen import screen
+
+    with _errors():
+        df = read(data)
+        report = screen(df, label=label, random_state=seed)
+        counts = ", ".join(f"{k}: {v}" for k, v in report.counts.items() if v is not None)
+        out.print(f"{data.name}: {len(report.rows):,} of {report.n_rows:,} rows flagged ({counts})",
+                  markup=False, highlight=False)
+        if report.rows:
+            table = Table(title="suspicious rows (highest score first)")
+            for head in ("row", "score", "reasons"):
+                table.add_column(head)
+            for row in report.rows[:max(0, top)]:
+                table.add_row(str(row.index), f"{row.score:.2f}", escape("; ".join(row.reasons)))
+            out.print(table)
+        for note in report.notes:
+            out.print(note, markup=False, highlight=False)
+        if json_path:
+            atomic_write_text(json_path, json.dumps(report.to_dict(), indent=2))
+            out.print(f"written: {json_path}", markup=False, highlight=False)
 
 
 from .provenance._cli_release import register as _register_release  # noqa: E402

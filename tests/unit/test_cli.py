@@ -317,7 +317,7 @@ def test_help_of_each_command_shows_an_example(command):
 
 
 def test_every_documented_command_is_registered():
-    assert {"schema", "generate", "demo", "generators", "sample", "evaluate", "metrics"} <= set(_COMMANDS)
+    assert {"schema", "generate", "demo", "generators", "sample", "evaluate", "metrics", "screen"} <= set(_COMMANDS)
 
 
 def test_version():
