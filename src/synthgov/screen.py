@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, ParameterError
+from .table.infer import schema_for
 from .table.schema import Kind, TableSchema
 
 __all__ = ["screen", "ScreenReport", "FlaggedRow", "CHECKS"]
@@ -330,14 +331,7 @@ def screen(df: pd.DataFrame, *, schema: TableSchema | None = None, label: str | 
     _number("neighbours", neighbours, low=1, high=100, integer=True)
     _number("label_agreement", label_agreement, low=0.0, high=1.0)
     _number("random_state", random_state, low=0, integer=True)
-    if schema is None:
-        schema = TableSchema.infer(df)
-    elif not isinstance(schema, TableSchema):
-        raise ParameterError(f"schema must be a TableSchema, got {type(schema).__name__}")
-    missing = [c for c in df.columns if c not in schema]
-    if missing:
-        raise InputError(f"the schema does not describe column(s) {', '.join(map(repr, missing))}",
-                         hint="pass the schema of this table, or leave schema out to infer it")
+    schema = schema_for(df, schema)
     if label is not None:
         if not isinstance(label, str):
             raise ParameterError(f"label must be a column name, got {label!r}")

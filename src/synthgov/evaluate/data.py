@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, ParameterError
-from ..table.infer import parse_datetimes
+from ..table.infer import parse_datetimes, schema_for
 from ..table.io import read
 from ..table.schema import Kind, TableSchema
 
@@ -166,14 +166,7 @@ class EvalData:
         else:
             notes.append(f"no holdout was given and the real table has only {len(real)} rows, too few to split "
                          f"one off (privacy metrics that compare with a holdout need {MIN_HOLDOUT_ROWS})")
-        if schema is None:
-            schema = TableSchema.infer(real)
-        elif not isinstance(schema, TableSchema):
-            raise ParameterError(f"schema must be a TableSchema, got {type(schema).__name__}")
-        missing = [c for c in real.columns if c not in schema]
-        if missing:
-            raise InputError(f"the schema does not describe column(s) {', '.join(map(repr, missing))}",
-                             hint="pass the schema of this table, or leave schema out to infer it")
+        schema = schema_for(real, schema)
         sensitive_t = _names(sensitive, "sensitive")
         qi_t = _names(quasi_identifiers, "quasi_identifiers")
         secrets_t = _names(secrets, "secrets")

@@ -28,7 +28,7 @@ from ..errors import InputError, ParameterError, SchemaError
 from .pii import detect_pii
 from .schema import Column, Kind, TableSchema
 
-__all__ = ["infer_schema", "infer_column", "complete_column", "parse_datetimes", "value_shape"]
+__all__ = ["infer_schema", "schema_for", "infer_column", "complete_column", "parse_datetimes", "value_shape"]
 
 #: A column with more levels than this is flagged ``high-cardinality``.
 MAX_LEVELS = 1000
@@ -78,6 +78,24 @@ def infer_schema(
             raise SchemaError(f"override for column {name!r} must be a dict of fields, got {changes!r}",
                               hint='e.g. overrides={"zip": {"kind": "categorical"}}')
         schema = schema.with_column(name, **changes)
+    return schema
+
+
+def schema_for(data: pd.DataFrame, schema: TableSchema | None = None) -> TableSchema:
+    """``schema``, checked to describe every column of ``data``; inferred from ``data`` when ``None``.
+
+    >>> import pandas as pd
+    >>> schema_for(pd.DataFrame({"a": [1, 2, 3]})).names
+    ['a']
+    """
+    if schema is None:
+        return infer_schema(data)
+    if not isinstance(schema, TableSchema):
+        raise ParameterError(f"schema must be a TableSchema, got {type(schema).__name__}")
+    missing = [c for c in data.columns if c not in schema]
+    if missing:
+        raise InputError(f"the schema does not describe column(s) {', '.join(map(repr, missing))}",
+                         hint="pass the schema of this table, or leave schema out to infer it")
     return schema
 
 
