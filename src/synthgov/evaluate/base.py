@@ -34,12 +34,11 @@ import dataclasses
 import inspect
 import math
 import types
-import warnings
 from abc import ABC, abstractmethod
-from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
-from ..errors import ParameterError, SynthgovError
+from .._plugins import load_entry_points
+from ..errors import ParameterError
 
 __all__ = [
     "FAMILIES",
@@ -192,15 +191,13 @@ def _load_entry_points() -> None:
     if _LOADED:
         return
     _LOADED = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            for cls in _metrics_in(ep.load()):
-                if cls.name not in _REGISTRY:
-                    register_metric(cls)
-        except SynthgovError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the built-ins
-            warnings.warn(f"metric plugin {ep.name!r} failed to load: {exc}", stacklevel=2)
+    load_entry_points(ENTRY_POINT_GROUP, _register_entry, what="metric")
+
+
+def _register_entry(_name: str, obj: Any) -> None:
+    for cls in _metrics_in(obj):
+        if cls.name not in _REGISTRY:
+            register_metric(cls)
 
 
 def available_metrics() -> dict[str, Metric]:

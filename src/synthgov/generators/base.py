@@ -21,7 +21,6 @@ import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import atomic_dir
+from .._plugins import load_entry_points
 from ..errors import (
     ModelFileError,
     NotFittedError,
@@ -210,17 +210,7 @@ def _load_entry_points() -> None:
     if _LOADED:
         return
     _LOADED = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in _REGISTRY:
-            continue
-        try:
-            register_synthesizer(ep.name, ep.load())
-        except SynthgovError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the built-ins
-            import warnings
-
-            warnings.warn(f"generator plugin {ep.name!r} failed to load: {exc}", stacklevel=2)
+    load_entry_points(ENTRY_POINT_GROUP, register_synthesizer, what="generator", skip=_REGISTRY.__contains__)
 
 
 def available_synthesizers() -> dict[str, type[Synthesizer]]:
