@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import f1_score
-from threadpoolctl import ThreadpoolController
 
+from ._threads import one_thread
 from .base import NotComputed
 
 __all__ = [
@@ -66,14 +66,11 @@ L2_REGULARIZATION = 1.0
 #: OpenMP threads per model. One: on a busy 2-core machine two spinning threads made a loans fit 5-15x
 #: slower (about 1 s against 5-16 s, measured), while on an idle one two threads could at best halve it.
 MODEL_THREADS = 1
-_THREADS: list[ThreadpoolController] = []
 
 
 def _one_thread():
     """A context in which the boosting library's OpenMP pool uses :data:`MODEL_THREADS` threads."""
-    if not _THREADS:
-        _THREADS.append(ThreadpoolController())
-    return _THREADS[0].limit(limits=MODEL_THREADS, user_api="openmp")
+    return one_thread(user_api="openmp", limits=MODEL_THREADS)
 
 
 @dataclasses.dataclass(frozen=True)
