@@ -12,15 +12,20 @@ The public API. Everything a user needs is importable from here::
 from . import datasets, provenance, testing
 from .errors import (
     ConditionError,
+    CatalogError,
     ConstraintError,
+    DependencyError,
     InputError,
     IntegrityError,
     KeyFileError,
+    LineageDepthError,
     ModelFileError,
     NotFittedError,
+    NotFoundError,
     OutputError,
     ParameterError,
     PolicyDenied,
+    PolicyError,
     PrivacyBudgetError,
     SchemaError,
     SynthgovError,
@@ -87,5 +92,6 @@ __all__ = [
     "SynthgovError", "ParameterError", "InputError", "SchemaError", "NotFittedError",
     "ConditionError", "ConstraintError", "ModelFileError", "OutputError", "PrivacyBudgetError",
     "IntegrityError", "PolicyDenied", "KeyFileError",
+    "PolicyError", "NotFoundError", "CatalogError", "LineageDepthError", "DependencyError",
     "provenance", "package", "verify", "watermark", "screen", "ScreenReport",
 ]

@@ -30,6 +30,11 @@ __all__ = [
     "PrivacyBudgetError",
     "IntegrityError",
     "PolicyDenied",
+    "PolicyError",
+    "NotFoundError",
+    "CatalogError",
+    "LineageDepthError",
+    "DependencyError",
     "error_codes",
 ]
 
@@ -134,6 +139,43 @@ class PolicyDenied(SynthgovError):
     """A share or release was refused by policy."""
 
     code = "SG-POLICY-DENIED"
+
+
+class PolicyError(InputError):
+    """A sharing policy or a denied-party list is malformed, missing or stale.
+
+    ``details`` names the file, and for a malformed file the line and field.
+    """
+
+    code = "SG-POLICY"
+
+
+class NotFoundError(SynthgovError, LookupError):
+    """An id (release, source, synthesizer, evaluation, event, checkpoint, decision, licence) is not known."""
+
+    code = "SG-NOT-FOUND"
+
+
+class CatalogError(SynthgovError):
+    """The catalog database cannot be reached, is from a newer synthgov, or refused a change.
+
+    ``details["code"]`` says which: ``SG-CATALOG-UNREACHABLE``, ``SG-CATALOG-NEWER``,
+    ``SG-CATALOG-URL`` or ``SG-CATALOG-WRITE``.
+    """
+
+    code = "SG-CATALOG"
+
+
+class LineageDepthError(SynthgovError):
+    """A release would be synthetic-on-synthetic beyond the configured generation limit (model collapse)."""
+
+    code = "SG-LINEAGE-DEPTH"
+
+
+class DependencyError(SynthgovError, ImportError):
+    """An optional dependency is not installed; the hint names the extra to install."""
+
+    code = "SG-DEPENDENCY"
 
 
 def error_codes() -> dict[str, str]:
