@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from .lineage import DEFAULT_MAX_GENERATION, lineage_of
+
 __all__ = ["register", "keys_app"]
 
 WATERMARK_ENV = "SYNTHGOV_WATERMARK_KEY"
@@ -169,6 +171,10 @@ def package_cmd(
     contact: Annotated[str | None, typer.Option(help="Contact (default: the creator's e-mail).")] = None,
     release_id: Annotated[str | None, typer.Option(help="The release id (default: a random UUID).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing, non-empty output directory.")] = False,
+    max_generation: Annotated[int, typer.Option(help="Refuse releases above this many synthetic generations "
+                                                "(model collapse).")] = DEFAULT_MAX_GENERATION,
+    override_reason: Annotated[str | None, typer.Option(help="Package above --max-generation anyway; this reason "
+                                                        "is recorded in the release and the ledger.")] = None,
 ) -> None:
     """Package a synthetic table as a signed release: data, Croissant metadata, card, report, signature.
 
@@ -202,7 +208,8 @@ def package_cmd(
                       prohibited_uses=prohibited_use or (), license=license_id, key=signer, watermark_key=wm_key,
                       mode=mode, replaced_columns=_split(replaced_columns) or None, name=name,
                       description=description, audience=audience, contact=contact, release_id=release_id,
-                      overwrite=force)
+                      overwrite=force, lineage=lineage_of(source), max_generation=max_generation,
+                      override_reason=override_reason)
         if rel.key_created:
             cli.out.print(f"created signing key 'default' (key id {rel.key_id[:16]}…) in the workspace; "
                           "give recipients its public half: synthgov keys export-public default",
@@ -214,6 +221,8 @@ def package_cmd(
         for file, digest in rel.files.items():
             cli.out.print(f"  {file:<16} sha256 {digest}", highlight=False, markup=False)
         cli.out.print(f"  signed by key {rel.key_id[:16]}… in release.dsse.json", highlight=False, markup=False)
+        for warning in rel.warnings:
+            cli.out.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
 
 
 def verify_cmd(

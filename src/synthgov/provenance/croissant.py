@@ -17,7 +17,9 @@ What goes where:
 * W3C ODRL inside ``usageInfo`` (as the Croissant spec shows): one permission per
   intended use, one prohibition per prohibited use;
 * our terms (``sg:``, https://synthgov.dev/ns#): the synthetic share and mode, the
-  release id, the replaced columns, assumptions.
+  release id, the replaced columns, assumptions, and the lineage (generation,
+  synthetic-on-synthetic hops, the synthetic share of the training data, parent
+  releases, a generation-limit override) — see :mod:`synthgov.provenance.lineage`.
 
 >>> import pandas as pd
 >>> field_type(pd.Series([1, 2]).dtype), field_type(pd.Series(["a"]).dtype)
@@ -259,6 +261,11 @@ def build(facts: ReleaseFacts, data_sha256: str) -> dict[str, Any]:
         "sg:assumptions": list(facts.assumptions),
         "sg:watermark": facts.watermark,
         "sg:evaluationVerdict": facts.verdict,
+        "sg:generation": facts.lineage.generation,
+        "sg:syntheticOnSyntheticHops": facts.lineage.hops,
+        "sg:trainingSyntheticShare": facts.lineage.training_synthetic_share,
+        "sg:parentReleases": [{"@id": _release_iri(p)} for p in facts.lineage.parents],
+        "sg:generationLimitOverride": facts.lineage.override_reason,
         "rai:dataCollection": facts.collection,
         "rai:dataCollectionType": ["Software Collection", "Others: synthetic data generation"],
         "rai:dataBiases": list(facts.biases),

@@ -46,12 +46,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from .._atomic import _umask, atomic_dir
 from ..errors import InputError, OutputError, ParameterError, SynthgovError
 from . import card, croissant, dsse
 from .keys import PublicKey, SigningKey, create_key, load_signing_key
+from .lineage import DEFAULT_MAX_GENERATION, Lineage, check_lineage, lineage_of, recorded_lineage
 from .source import GeneratorInfo, SourceFingerprint, fingerprint_source, generator_info, sha256_file
 
 __all__ = ["package", "Release", "ReleaseFacts", "SourceFingerprint", "GeneratorInfo", "fingerprint_source",
@@ -105,6 +105,7 @@ class ReleaseFacts:
     watermark: dict[str, Any] | None
     synthgov_version: str
     key_id: str
+    lineage: Lineage = dataclasses.field(default_factory=Lineage)
 
     def predicate(self) -> dict[str, Any]:
         """Our in-toto predicate: the provenance the signature vouches for."""
@@ -128,6 +129,7 @@ class ReleaseFacts:
                 "metrics": {m["name"]: m.get("value") for m in self.metrics},
             },
             "watermark": self.watermark,
+            "lineage": self.lineage.to_dict(),
         }
 
 
@@ -196,25 +198,28 @@ def _release_id(value: Any) -> str:
 
 
 def _recorded(synthetic) -> dict[str, Any]:
-    """What the generating step recorded: DataFrame attrs, or a Parquet file's ``synthgov`` metadata."""
+    """What the generating step recorded (DataFrame attrs or Parquet metadata), with ``mode`` normalised."""
+    info = recorded_lineage(synthetic)
     if isinstance(synthetic, pd.DataFrame):
-        info = synthetic.attrs.get("synthgov")
-        return dict(info) if isinstance(info, Mapping) else {}
-    if isinstance(synthetic, (str, os.PathLike)) and str(synthetic).lower().endswith(".parquet") and Path(synthetic).is_file():
-        try:
-            meta = pq.read_schema(synthetic).metadata or {}
-            info = json.loads(meta.get(METADATA_KEY.encode(), b"{}"))
-        except (OSError, ValueError):
-            return {}
-        if isinstance(info, dict):
-            mode = str(info.get("mode", ""))
-            for key, name in (("hybrid", "hybrid"), ("rebalance", "rebalance"), ("partial", "partial")):
-                if mode.startswith(key):
-                    info["mode"] = name
-            if mode.startswith("fully") or mode == "full":
-                info["mode"] = "full"
-            return info
-    return {}
+        return info
+    mode = str(info.get("mode", ""))
+    for key in ("hybrid", "rebalance", "partial"):
+        if mode.startswith(key):
+            info["mode"] = key
+    if mode.startswith("fully") or mode == "full":
+        info["mode"] = "full"
+    return info
+
+
+def _lineage(lineage, source) -> Lineage:
+    """An explicit lineage, else what the training data records about itself (generation 1 for real data)."""
+    if lineage is None:
+        return lineage_of(source)
+    if isinstance(lineage, Lineage):
+        return lineage
+    if isinstance(lineage, Mapping):
+        return Lineage.from_dict(lineage)
+    raise ParameterError(f"lineage must be a Lineage or its dict, got {type(lineage).__name__}")
 
 
 def _mode_and_share(df: pd.DataFrame, mode: str | None, replaced_columns, recorded: dict[str, Any]):
@@ -317,6 +322,8 @@ class Release:
     mode: str
     synthetic_share: float
     key_created: bool = False
+    lineage: Lineage = dataclasses.field(default_factory=Lineage)
+    warnings: tuple[str, ...] = ()
 
     def verify(self, *, key=None):
         """:func:`synthgov.provenance.verify` on this release (``key`` defaults to the workspace's keys)."""
@@ -332,7 +339,8 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
             description: str | None = None, audience: str | None = None, contact: str | None = None,
             social_impact: str | None = None, maintenance: str | None = None, url: str | None = None,
             release_id: str | None = None, created: dt.datetime | None = None, overwrite: bool = False,
-            workspace=None) -> Release:
+            lineage: Lineage | Mapping | None = None, max_generation: int = DEFAULT_MAX_GENERATION,
+            override_reason: str | None = None, workspace=None) -> Release:
     """Write ``synthetic`` as a signed release directory ``out_dir`` and return a :class:`Release`.
 
     Args:
@@ -354,6 +362,11 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
         replaced_columns: the replaced columns of a partial release (when the table does not record them).
         name, description, audience, contact, social_impact, maintenance, url: card and metadata texts.
         release_id: the release id (default: a random UUID); created: the release time (default: now, UTC).
+        lineage: the release's :class:`~synthgov.provenance.lineage.Lineage` (default: read from what the
+            source records about itself — a synthgov Parquet file or DataFrame attrs — else generation 1).
+        max_generation, override_reason: the model-collapse gate (:func:`~synthgov.provenance.lineage.check_lineage`):
+            above generation 1 the release carries a warning; above ``max_generation`` packaging is refused
+            (LineageDepthError) unless ``override_reason`` says why, which the release records.
         workspace: the workspace holding the keys (default: the active one).
     """
     from .. import __version__
@@ -379,6 +392,8 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
     if df.shape[1] == 0 or len(df) == 0:
         raise InputError("the synthetic table is empty", hint="package a table with rows and columns")
     gen, schema = generator_info(synthesizer)
+    lineage, lineage_notes = check_lineage(_lineage(lineage, source), max_generation=max_generation,
+                                           override_reason=override_reason)
     src = fingerprint_source(source, schema=schema)
     mode, share, replaced = _mode_and_share(df, mode, replaced_columns, recorded)
     report_doc, report_obj = _report_doc(report)
@@ -409,6 +424,7 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
     elif mode in ("hybrid", "rebalance"):
         limitations.append(f"{1 - share:.2%} of the rows are real rows from the source ({MARKER} is False); "
                            "they must be protected like the source.")
+    limitations.extend(note[0].upper() + note[1:] + ("" if note.endswith(".") else ".") for note in lineage_notes)
     signer, key_created = _signer(key, workspace)
     facts_kwargs = dict(
         release_id=release, created=when,
@@ -431,14 +447,14 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
             "people in the source, and can mislead when used beyond its intended uses."),
         maintenance=texts["maintenance"] or (f"Static release {release}; it is not updated. A new version is a new "
                                              "release with its own id and signature."),
-        watermark=watermark, synthgov_version=__version__, key_id=signer.key_id,
+        watermark=watermark, synthgov_version=__version__, key_id=signer.key_id, lineage=lineage,
     )
     files: dict[str, str] = {}
     try:
         with atomic_dir(out) as tmp:
             os.chmod(tmp, 0o777 & ~_umask())
             meta = {"synthetic": True, "release_id": release, "mode": mode, "synthetic_share": share,
-                    "replaced_columns": list(replaced), "generator": gen.name}
+                    "replaced_columns": list(replaced), "generator": gen.name, "generation": lineage.generation}
             write(df, tmp / DATA_FILE, metadata={METADATA_KEY: json.dumps(meta, sort_keys=True)})
             files[DATA_FILE] = sha256_file(tmp / DATA_FILE)
             facts = ReleaseFacts(**{**facts_kwargs, "data_size": (tmp / DATA_FILE).stat().st_size})
@@ -460,4 +476,5 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
         raise OutputError(f"cannot write the release to {out}: {exc}",
                           hint="check the directory's parent exists and is writable") from None
     return Release(path=out, release_id=release, key_id=signer.key_id, public_key=signer.public_key(),
-                   files=dict(sorted(files.items())), mode=mode, synthetic_share=share, key_created=key_created)
+                   files=dict(sorted(files.items())), mode=mode, synthetic_share=share, key_created=key_created,
+                   lineage=lineage, warnings=tuple(lineage_notes))
