@@ -33,6 +33,7 @@ from .generators import available_synthesizers, load_synthesizer, synthesizer
 from .generators.hybrid import hybrid
 from .generators.partial import partial
 from .generators.rebalance import rebalance
+from .provenance.lineage import lineage_of
 from .table.io import output_format, read, write
 from .table.schema import Kind, TableSchema
 from .workspace import Workspace
@@ -245,9 +246,14 @@ def generate_cmd(
             out_path = Workspace().outputs / f"{data.name.split('.')[0]}-{method}.parquet"
         if save_model:
             syn.save(save_model)
-        meta = {"synthetic": True, "mode": mode, "generator": method}
-        if "replaced_columns" in result.attrs.get("synthgov", {}):
-            meta["replaced_columns"] = list(result.attrs["synthgov"]["replaced_columns"])
+        replaced = list(result.attrs.get("synthgov", {}).get("replaced_columns", []))
+        share = (float(result["_synthetic"].mean()) if "_synthetic" in result.columns else
+                 len(replaced) / result.shape[1] if replaced else 1.0)
+        # what the table says about itself, so that a model trained on it knows its generation
+        meta = {"synthetic": True, "mode": mode, "generator": method, "synthetic_share": share,
+                "generation": lineage_of(data).generation}
+        if replaced:
+            meta["replaced_columns"] = replaced
         write(result, out_path, metadata={"synthgov": json.dumps(meta)})
         _summary(result, time.perf_counter() - started, out_path, mode, method, syn)
 

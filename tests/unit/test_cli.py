@@ -208,7 +208,20 @@ def test_generate_parquet_carries_synthetic_metadata(cps_csv, tmp_path):
     assert info["synthetic"] is True
     assert info["generator"] == "copula"
     assert info["mode"] == "fully synthetic"
+    assert info["generation"] == 1 and info["synthetic_share"] == 1.0
     assert len(pd.read_parquet(out)) == 100
+
+
+def test_generate_on_generated_rows_records_the_next_generation(cps_csv, tmp_path):
+    """A model trained on synthgov output knows it: each hop adds a generation, hybrids pass on their share."""
+    first, second, third = (tmp_path / f"g{g}.parquet" for g in (1, 2, 3))
+    _ok(runner.invoke(app, ["generate", str(cps_csv), "--rows", "300", "--seed", "0", "--out", str(first)]))
+    _ok(runner.invoke(app, ["generate", str(first), "--seed", "1", "--hybrid", "0.4", "--out", str(second)]))
+    _ok(runner.invoke(app, ["generate", str(second), "--rows", "200", "--seed", "2", "--out", str(third)]))
+    infos = [json.loads(pq.read_schema(p).metadata[b"synthgov"]) for p in (first, second, third)]
+    assert [i["generation"] for i in infos] == [1, 2, 3]
+    assert infos[1]["synthetic_share"] == pytest.approx(0.4)
+    assert sg.provenance.lineage.lineage_of(third).generation == 4
 
 
 def test_generate_rejects_two_output_modes(cps_csv, tmp_path):
