@@ -39,9 +39,3 @@ def covid() -> pd.DataFrame:
 def flights_sample() -> pd.DataFrame:
     """20,000 rows of nycflights13/flights (has an ISO-8601 UTC timestamp column)."""
     return _rdataset("nycflights13", "flights").sample(20_000, random_state=0).reset_index(drop=True)
-
-
-@pytest.fixture(autouse=True)
-def _workspace(tmp_path, monkeypatch):
-    """Every test gets its own workspace so nothing is written outside tmp."""
-    monkeypatch.setenv("SYNTHGOV_HOME", str(tmp_path / "ws"))
