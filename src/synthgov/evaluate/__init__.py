@@ -16,6 +16,7 @@ from .base import (
     metric_definitions,
     register_metric,
 )
+from .collapse import CollapseReport, collapse_test
 from .data import MIN_HOLDOUT_ROWS, EvalData, holdout_split
 from .report import REPORT_FORMAT, Report
 from .run import evaluate
@@ -24,4 +25,5 @@ __all__ = [
     "evaluate", "Report", "REPORT_FORMAT", "Metric", "MetricResult", "NotComputed", "FAMILIES",
     "register_metric", "available_metrics", "get_metric", "metric_definitions",
     "EvalData", "holdout_split", "MIN_HOLDOUT_ROWS",
+    "collapse_test", "CollapseReport",
 ]

@@ -240,8 +240,13 @@ def verify_cmd(
 
     Example: synthgov verify release/ --key team.pub
     """
+    from ..policy.verify_share import is_share_bundle
     from .verify import shown, verify
 
+    if is_share_bundle(directory):  # a share bundle: the release inside it and the signed share record
+        from ..policy._cli import verify_share_cli
+
+        return verify_share_cli(directory, key=key, release_id=release_id, as_json=as_json)
     cli = _cli()
     with cli._errors():
         result = verify(directory, key=key or None, release_id=release_id)

@@ -35,6 +35,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -47,6 +48,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import _register
 from .._atomic import _umask, atomic_dir
 from ..errors import InputError, OutputError, ParameterError, SynthgovError
 from . import card, croissant, dsse
@@ -340,7 +342,8 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
             social_impact: str | None = None, maintenance: str | None = None, url: str | None = None,
             release_id: str | None = None, created: dt.datetime | None = None, overwrite: bool = False,
             lineage: Lineage | Mapping | None = None, max_generation: int = DEFAULT_MAX_GENERATION,
-            override_reason: str | None = None, workspace=None) -> Release:
+            override_reason: str | None = None, source_description: str | None = None, model_path=None,
+            catalog=None, workspace=None) -> Release:
     """Write ``synthetic`` as a signed release directory ``out_dir`` and return a :class:`Release`.
 
     Args:
@@ -362,13 +365,39 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
         replaced_columns: the replaced columns of a partial release (when the table does not record them).
         name, description, audience, contact, social_impact, maintenance, url: card and metadata texts.
         release_id: the release id (default: a random UUID); created: the release time (default: now, UTC).
-        lineage: the release's :class:`~synthgov.provenance.lineage.Lineage` (default: read from what the
-            source records about itself — a synthgov Parquet file or DataFrame attrs — else generation 1).
+        lineage: the release's :class:`~synthgov.provenance.lineage.Lineage` (default: what the catalog knows
+            about the source, else what the source records about itself — a synthgov Parquet file or
+            DataFrame attrs — else generation 1).
         max_generation, override_reason: the model-collapse gate (:func:`~synthgov.provenance.lineage.check_lineage`):
             above generation 1 the release carries a warning; above ``max_generation`` packaging is refused
             (LineageDepthError) unless ``override_reason`` says why, which the release records.
-        workspace: the workspace holding the keys (default: the active one).
+        source_description: a description of the source (no content), for the card and metadata.
+        model_path: the saved model directory that made the rows, if any (recorded in the catalog).
+        catalog: where the release is registered with its ledger event, in the same step: ``None`` (the
+            workspace's catalog), ``False`` (nowhere), a database URL or a :class:`~synthgov.catalog.Catalog`.
+            If registering fails, nothing is written.
+        workspace: the workspace holding the keys and the default catalog (default: the active one).
     """
+    with contextlib.ExitStack() as stack:
+        # opened once the arguments are checked: a refused call creates nothing, not even the catalog
+        def open_catalog():
+            return stack.enter_context(_register.catalog_of(catalog, workspace=workspace))
+
+        return _package(synthetic, out_dir, source=source, synthesizer=synthesizer, report=report, purpose=purpose,
+                        creator=creator, assumptions=assumptions, intended_uses=intended_uses,
+                        prohibited_uses=prohibited_uses, license=license, key=key, watermark_key=watermark_key,
+                        mode=mode, replaced_columns=replaced_columns, name=name, description=description,
+                        audience=audience, contact=contact, social_impact=social_impact, maintenance=maintenance,
+                        url=url, release_id=release_id, created=created, overwrite=overwrite, lineage=lineage,
+                        max_generation=max_generation, override_reason=override_reason,
+                        source_description=source_description, model_path=model_path, open_catalog=open_catalog,
+                        workspace=workspace)
+
+
+def _package(synthetic, out_dir, *, source, synthesizer, report, purpose, creator, assumptions, intended_uses,
+             prohibited_uses, license, key, watermark_key, mode, replaced_columns, name, description, audience,  # noqa: A002
+             contact, social_impact, maintenance, url, release_id, created, overwrite, lineage, max_generation,
+             override_reason, source_description, model_path, open_catalog, workspace) -> Release:
     from .. import __version__
     from ..table.io import read, write
 
@@ -392,11 +421,16 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
     if df.shape[1] == 0 or len(df) == 0:
         raise InputError("the synthetic table is empty", hint="package a table with rows and columns")
     gen, schema = generator_info(synthesizer)
-    lineage, lineage_notes = check_lineage(_lineage(lineage, source), max_generation=max_generation,
-                                           override_reason=override_reason)
-    src = fingerprint_source(source, schema=schema)
+    src = fingerprint_source(source, schema=schema, description=source_description)
     mode, share, replaced = _mode_and_share(df, mode, replaced_columns, recorded)
     report_doc, report_obj = _report_doc(report)
+    cat = open_catalog()
+    if lineage is None and cat is not None:
+        # what the catalog knows and what the table records: the further from real data wins
+        known = [_register.lineage_from_catalog(cat, source), lineage_of(source)]
+        lineage = max((x for x in known if x is not None), key=lambda x: x.generation)
+    lineage, lineage_notes = check_lineage(_lineage(lineage, source), max_generation=max_generation,
+                                           override_reason=override_reason)
     metrics = [{k: m.get(k) for k in _METRIC_KEYS} for m in (report_doc or {}).get("metrics", [])]
     biases, limitations = croissant.evaluation_statements(report_doc, metrics)
     pii, pii_tags = croissant.pii_statements(schema, df, mode, replaced, marker=MARKER)
@@ -470,6 +504,13 @@ def package(synthetic, out_dir, *, source, synthesizer, report=None, purpose=Non
             # the sizes are signed too, so that verify() can refuse an oversized file before reading it
             payload = dsse.canonical_json(dsse.statement(files, {**facts.predicate(), dsse.FILE_SIZES: sizes}))
             (tmp / ENVELOPE).write_bytes(dsse.dumps(dsse.sign(payload, signer)))
+            if cat is not None:  # registered in one transaction before the directory is renamed into place
+                with cat.session() as session:
+                    _register.record_release(session, cat, release_id=release, path=out.resolve(),
+                                             files={**files, ENVELOPE: sha256_file(tmp / ENVELOPE)},
+                                             data=read(tmp / DATA_FILE), source=source, synthesizer=synthesizer,
+                                             mode=mode, synthetic_share=share, lineage=lineage,
+                                             name=facts_kwargs["name"], model_path=model_path)
     except SynthgovError:
         raise
     except OSError as exc:

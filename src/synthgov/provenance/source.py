@@ -28,7 +28,7 @@ import pandas as pd
 from ..errors import InputError, ParameterError
 from . import dsse
 
-__all__ = ["SourceFingerprint", "GeneratorInfo", "fingerprint_source", "generator_info", "sha256_file"]
+__all__ = ["SourceFingerprint", "GeneratorInfo", "fingerprint_source", "frame_digest", "generator_info", "sha256_file"]
 
 @dataclasses.dataclass(frozen=True)
 class SourceFingerprint:
@@ -70,7 +70,8 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _frame_digest(df: pd.DataFrame) -> str:
+def frame_digest(df: pd.DataFrame) -> str:
+    """sha256 over the column names, dtypes and pandas row hashes (index excluded): a table's content identity."""
     h = hashlib.sha256()
     h.update(dsse.canonical_json([[str(c), str(t)] for c, t in zip(df.columns, df.dtypes, strict=True)]))
     try:
@@ -112,7 +113,7 @@ def fingerprint_source(data, *, name: str | None = None, description: str | None
         name = name or path.name
     elif isinstance(data, pd.DataFrame):
         frame = data
-        digest, method = _frame_digest(frame), "sha256 over column names, dtypes and pandas row hashes (index excluded)"
+        digest, method = frame_digest(frame), "sha256 over column names, dtypes and pandas row hashes (index excluded)"
         rows, ncols = len(frame), frame.shape[1]
         name = name or "source table"
     else:

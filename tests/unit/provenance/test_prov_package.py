@@ -80,7 +80,10 @@ def test_a_failure_part_way_leaves_no_release_and_no_temporary_files(synth, real
     broken = _BrokenReport(**{f: getattr(report, f) for f in report.__dataclass_fields__})
     with pytest.raises(sg.OutputError, match="No space left"):
         package(synth, tmp_path / "rel", source=real, synthesizer="copula", report=broken, key=signer, **BASE)
-    assert list(tmp_path.iterdir()) == []
+    # only the workspace (SYNTHGOV_HOME=tmp_path/home, whose catalog was opened) remains, and it holds no release
+    assert [p.name for p in tmp_path.iterdir()] == ["home"]
+    from synthgov.catalog import open_catalog
+    assert open_catalog().list("release") == []
 
 
 def test_hybrid_release_keeps_the_marker_and_counts_its_share(real, synth, tmp_path, signer):
@@ -128,7 +131,7 @@ def test_partial_needs_its_columns_when_the_table_does_not_record_them(real, syn
     rel = package(synth, tmp_path / "c", source=real, synthesizer="copula", key=signer, mode="partial",
                   replaced_columns=["wage", "education"], **BASE)
     assert rel.synthetic_share == pytest.approx(2 / 7)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "home"]  # the release, and the workspace that catalogs it
 
 
 def test_contradictory_modes_are_refused(real, synth, tmp_path, signer):
