@@ -23,7 +23,7 @@ import pandas as pd
 
 from .errors import ParameterError
 
-__all__ = ["catalog_of", "table_digest", "lineage_from_catalog", "record_generation", "record_evaluation",
+__all__ = ["catalog_of", "table_digest", "lineage_from_catalog", "lineage_for", "record_generation", "record_evaluation",
            "record_release", "record_event"]
 
 
@@ -95,6 +95,16 @@ def lineage_from_catalog(cat, source):
         return Lineage(generation=generation + 1, training_synthetic_share=float(known.synthetic_share) or 1.0,
                        parents=tuple(releases) or (known.id,))
     return None
+
+
+def lineage_for(cat, source, *, recorded=None):
+    """The lineage of rows made from ``source``: what the catalog knows and what the table records
+    (``recorded``: the file it was read from, default ``source``), the further from real data winning."""
+    from .provenance.lineage import lineage_of
+
+    known = [None if cat is None else lineage_from_catalog(cat, source),
+             lineage_of(source if recorded is None else recorded)]
+    return max((x for x in known if x is not None), key=lambda x: x.generation)
 
 
 def _file_sha256(path) -> str | None:
@@ -170,8 +180,13 @@ def record_evaluation(*, catalog, report, real, synthetic, holdout=None, actor: 
 
 def record_release(session, cat, *, release_id: str, path, files: dict[str, str], data: pd.DataFrame, source,
                    synthesizer, mode: str, synthetic_share: float, lineage, name: str | None = None,
-                   model_path=None) -> str:
-    """Register a release inside an open session (the caller commits it with the release's own write)."""
+                   model_path=None, created_key: dict | None = None) -> str:
+    """Register a release inside an open session (the caller commits it with the release's own write).
+
+    ``created_key``: ``{"name", "key_id"}`` when packaging created the signing key, logged as ``key create``.
+    """
+    if created_key:
+        session.log("key create", params={**created_key, "encrypted": False, "replaced": False, "by": "package"})
     trained_on = _training_input(session, cat, source, name=getattr(source, "name", None))
     syn = _synthesizer(session, synthesizer, [trained_on], model_path=model_path)
     digest = table_digest(data)

@@ -28,12 +28,12 @@ from rich.table import Table
 
 from . import __version__
 from ._atomic import atomic_write_text
+from ._register import catalog_of, lineage_for, record_generation
 from .errors import ParameterError, SynthgovError
 from .generators import available_synthesizers, load_synthesizer, synthesizer
 from .generators.hybrid import hybrid
 from .generators.partial import partial
 from .generators.rebalance import rebalance
-from .provenance.lineage import lineage_of
 from .table.io import output_format, read, write
 from .table.schema import Kind, TableSchema
 from .workspace import Workspace
@@ -85,9 +85,10 @@ class _Progress:
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                                 TimeElapsedColumn(), console=err, transient=True)
             self.bar.start()
-        if stage not in self.tasks:
-            self.tasks[stage] = self.bar.add_task(stage, total=total)
-        self.bar.update(self.tasks[stage], completed=done, total=total)
+        key = stage.split(" · ")[0]  # "fit · loss 1.234": one bar per stage, its text updated
+        if key not in self.tasks:
+            self.tasks[key] = self.bar.add_task(stage, total=total)
+        self.bar.update(self.tasks[key], completed=done, total=total, description=stage)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -249,12 +250,15 @@ def generate_cmd(
         replaced = list(result.attrs.get("synthgov", {}).get("replaced_columns", []))
         share = (float(result["_synthetic"].mean()) if "_synthetic" in result.columns else
                  len(replaced) / result.shape[1] if replaced else 1.0)
-        # what the table says about itself, so that a model trained on it knows its generation
-        meta = {"synthetic": True, "mode": mode, "generator": method, "synthetic_share": share,
-                "generation": lineage_of(data).generation}
-        if replaced:
-            meta["replaced_columns"] = replaced
-        write(result, out_path, metadata={"synthgov": json.dumps(meta)})
+        with catalog_of(None) as cat:
+            # what the table says about itself, so that a model trained on it knows its generation
+            meta = {"synthetic": True, "mode": mode, "generator": method, "synthetic_share": share,
+                    "generation": lineage_for(cat, df, recorded=data).generation}
+            if replaced:
+                meta["replaced_columns"] = replaced
+            write(result, out_path, metadata={"synthgov": json.dumps(meta)})
+            record_generation(catalog=cat, source=df, synthesizer=syn, output=result, output_path=out_path,
+                              model_path=save_model, source_name=data.name)
         _summary(result, time.perf_counter() - started, out_path, mode, method, syn)
 
 
@@ -536,6 +540,16 @@ def screen_cmd(
 from .provenance._cli_release import register as _register_release  # noqa: E402
 
 _register_release(app)
+from .policy._cli import register as _register_policy  # noqa: E402
+
+_register_policy(app)
+
+from .ledger._cli import register as _register_ledger  # noqa: E402
+
+_register_ledger(app)
+from .evaluate._cli_collapse import register as _register_collapse  # noqa: E402
+
+_register_collapse(app)
 
 
 def _version_callback(value: bool) -> None:

@@ -52,7 +52,7 @@ def evaluate(real, synthetic, *, holdout=None, schema=None, target: str | None =
              secrets: str | Iterable[str] | None = None, synthesizer=None,
              metrics: Iterable[str] | None = None, thresholds: Mapping[str, float | None] | None = None,
              holdout_fraction: float = 0.2, random_state: int = 0,
-             progress: Callable[[str, int, int], None] | None = None) -> Report:
+             progress: Callable[[str, int, int], None] | None = None, catalog=None) -> Report:
     """Measure ``synthetic`` against ``real`` with every registered metric and return a :class:`Report`.
 
     Args:
@@ -72,6 +72,9 @@ def evaluate(real, synthetic, *, holdout=None, schema=None, target: str | None =
         thresholds: metric name -> threshold for its verdict, overriding the defaults (``None`` removes one).
         random_state: seed for every random step: same inputs and seed give the same report.
         progress: ``progress(metric_name, done, total)`` called after each metric.
+        catalog: where the evaluation is registered (the tables by content digest, the report by its
+            sha256) with its ledger event: ``None`` (the workspace's catalog), ``False`` (nowhere), a
+            database URL or a :class:`~synthgov.catalog.Catalog`.
     """
     chosen = _select(metrics)
     if thresholds is not None and not isinstance(thresholds, Mapping):
@@ -98,9 +101,9 @@ def evaluate(real, synthetic, *, holdout=None, schema=None, target: str | None =
     thresholds_used = {m.name: m.threshold for m in chosen}
     thresholds_used.update({k: (None if v is None else float(v)) for k, v in (thresholds or {}).items()
                             if k in thresholds_used})
-    from .. import __version__
+    from .. import __version__, _register
 
-    return Report(
+    report = Report(
         results=results,
         definitions={m.name: m.definition_dict() for m in chosen},
         thresholds=thresholds_used,
@@ -111,6 +114,8 @@ def evaluate(real, synthetic, *, holdout=None, schema=None, target: str | None =
         created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         synthgov_version=__version__,
     )
+    _register.record_evaluation(catalog=catalog, report=report, real=real, synthetic=synthetic, holdout=holdout)
+    return report
 
 
 def _run(metric: Metric, data: EvalData) -> MetricResult:

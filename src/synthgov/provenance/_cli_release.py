@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from .lineage import DEFAULT_MAX_GENERATION, lineage_of
+from .lineage import DEFAULT_MAX_GENERATION
 
 __all__ = ["register", "keys_app"]
 
@@ -54,6 +54,10 @@ def keys_create_cmd(
             secret = os.environ.get(PASSPHRASE_ENV) or typer.prompt("Passphrase", hide_input=True,
                                                                     confirmation_prompt=True)
         info = create_key(name, passphrase=secret, overwrite=force)
+        from .._register import record_event
+
+        record_event("key create", params={"name": info.name, "key_id": info.key_id, "encrypted": info.encrypted,
+                                           "replaced": force})
         cli.out.print(f"created key {info.name!r}  key id {info.key_id}", highlight=False)
         cli.out.print(f"  private: {info.private_path} (mode 0600{', encrypted' if info.encrypted else ''})",
                       highlight=False, markup=False)
@@ -185,7 +189,7 @@ def package_cmd(
         --intended-use teaching --prohibited-use "re-identification"
     """
     from ..errors import ParameterError
-    from .package import fingerprint_source, package
+    from .package import package
 
     cli = _cli()
     with cli._errors():
@@ -198,18 +202,16 @@ def package_cmd(
             from ..generators import load_synthesizer
 
             syn = load_synthesizer(model)
-            schema = syn.schema_
         else:
-            syn, schema = {"name": generator, "seed": seed}, None
+            syn = {"name": generator, "seed": seed}
         signer = _signer(key)
-        src = fingerprint_source(source, description=source_description, schema=schema)
-        rel = package(synthetic, out_dir, source=src, synthesizer=syn, report=report, purpose=purpose, creator=creator,
+        rel = package(synthetic, out_dir, source=source, source_description=source_description,
+                      model_path=model, synthesizer=syn, report=report, purpose=purpose, creator=creator,
                       assumptions=assumption or (), intended_uses=intended_use or (),
                       prohibited_uses=prohibited_use or (), license=license_id, key=signer, watermark_key=wm_key,
                       mode=mode, replaced_columns=_split(replaced_columns) or None, name=name,
                       description=description, audience=audience, contact=contact, release_id=release_id,
-                      overwrite=force, lineage=lineage_of(source), max_generation=max_generation,
-                      override_reason=override_reason)
+                      overwrite=force, max_generation=max_generation, override_reason=override_reason)
         if rel.key_created:
             cli.out.print(f"created signing key 'default' (key id {rel.key_id[:16]}…) in the workspace; "
                           "give recipients its public half: synthgov keys export-public default",
@@ -250,6 +252,12 @@ def verify_cmd(
     cli = _cli()
     with cli._errors():
         result = verify(directory, key=key or None, release_id=release_id)
+        from .._register import record_event
+
+        record_event("verify", params={"path": str(directory), "release_id": result.release_id, "ok": result.ok,
+                                       "codes": sorted({p.code for p in result.problems})},
+                     inputs=sorted(set(result.files.values())) if result.files else [],
+                     subjects=[result.release_id] if result.ok and result.release_id else [])
         if as_json:
             typer.echo(json.dumps(result.to_dict(), indent=1))
             if not result.ok:

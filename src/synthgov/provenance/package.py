@@ -425,10 +425,8 @@ def _package(synthetic, out_dir, *, source, synthesizer, report, purpose, creato
     mode, share, replaced = _mode_and_share(df, mode, replaced_columns, recorded)
     report_doc, report_obj = _report_doc(report)
     cat = open_catalog()
-    if lineage is None and cat is not None:
-        # what the catalog knows and what the table records: the further from real data wins
-        known = [_register.lineage_from_catalog(cat, source), lineage_of(source)]
-        lineage = max((x for x in known if x is not None), key=lambda x: x.generation)
+    if lineage is None:
+        lineage = _register.lineage_for(cat, source)
     lineage, lineage_notes = check_lineage(_lineage(lineage, source), max_generation=max_generation,
                                            override_reason=override_reason)
     metrics = [{k: m.get(k) for k in _METRIC_KEYS} for m in (report_doc or {}).get("metrics", [])]
@@ -510,7 +508,9 @@ def _package(synthetic, out_dir, *, source, synthesizer, report, purpose, creato
                                              files={**files, ENVELOPE: sha256_file(tmp / ENVELOPE)},
                                              data=read(tmp / DATA_FILE), source=source, synthesizer=synthesizer,
                                              mode=mode, synthetic_share=share, lineage=lineage,
-                                             name=facts_kwargs["name"], model_path=model_path)
+                                             name=facts_kwargs["name"], model_path=model_path,
+                                             created_key={"name": "default", "key_id": signer.key_id}
+                                             if key_created else None)
     except SynthgovError:
         raise
     except OSError as exc:
