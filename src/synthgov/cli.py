@@ -283,60 +283,19 @@ def demo_cmd(
 ) -> None:
     """Run the main job on the bundled CPS1988 table (US Census Bureau, public domain).
 
-    Splits off a 20% holdout, infers the schema, fits the copula on the other 80%,
-    samples as many rows, evaluates them against the real rows (fidelity, utility
-    for wage, privacy against the holdout, fairness across ethnicity, diversity)
-    writes the synthetic table, schema, model and report into the workspace
-    (./.synthgov or $SYNTHGOV_HOME), then packages them as a signed release and
-    verifies it.
+    Splits off a 20% holdout, screens the training rows for poisoning, infers the schema,
+    fits the copula on the other 80%, samples as many rows, evaluates them against the real
+    rows (fidelity, utility for wage, privacy against the holdout, fairness across
+    ethnicity, diversity), packages them as a signed release and verifies it, then shows
+    the release's lineage in the catalog and verifies the tamper-evident ledger that
+    recorded every step. Everything goes into the workspace (./.synthgov or $SYNTHGOV_HOME).
 
     Example: synthgov demo
     """
-    from .datasets import demo_path, load_cps1988
-    from .evaluate import evaluate, holdout_split
-    from .provenance import fingerprint_source, package, verify
+    from . import _demo
 
     with _errors():
-        ws = Workspace()
-        started = time.perf_counter()
-        df = load_cps1988()
-        out.print(f"source: {demo_path().name} — CPS March 1988 extract, US Census Bureau (public domain)")
-        train, holdout = holdout_split(df, fraction=0.2, random_state=seed)
-        out.print(f"split: {len(train):,} rows to fit on, {len(holdout):,} held out for the privacy and utility tests")
-        schema = TableSchema.infer(train)
-        syn = synthesizer("copula", random_state=seed)
-        with _progress() as bar:
-            syn.fit(train, schema=schema, progress=bar)
-            synth = syn.sample(len(train), progress=bar)
-        path = write(synth, ws.outputs / "cps1988-synthetic.parquet",
-                     metadata={"synthgov": json.dumps({"synthetic": True, "mode": "fully synthetic", "generator": "copula"})})
-        schema.save(ws.outputs / "cps1988-schema.json")
-        syn.save(ws.models / "cps1988-copula")
-        _summary(synth, time.perf_counter() - started, path, "fully synthetic", "copula", syn)
-        with _progress() as bar:
-            report = evaluate(train, synth, holdout=holdout, schema=schema, target="wage", sensitive=["ethnicity"],
-                              synthesizer=syn, random_state=seed,
-                              progress=lambda _metric, done, total: bar("evaluate", done, total))
-        paths = [ws.outputs / "cps1988-report.json", ws.outputs / "cps1988-report.html"]
-        report.to_json(paths[0])
-        report.to_html(paths[1])
-        _print_report(report, paths)
-        release = package(
-            synth, ws.root / "releases" / "cps1988",
-            source=fingerprint_source(train, name="CPS1988 training split", schema=schema, description=(
-                "80% of the March 1988 Current Population Survey extract (US Census Bureau, public domain): "
-                "weekly wages, education, experience, ethnicity, region, SMSA and part-time status of men")),
-            synthesizer=syn, report=report, name="Synthetic CPS1988 wages (synthgov demo)",
-            audience="people learning synthgov, and developers testing tools that read CPS-like tables",
-            description="Fully synthetic rows generated with synthgov's Gaussian copula from the CPS1988 training split.",
-            purpose="Demonstrate synthgov end to end on a public table: generation, evaluation and a signed release.",
-            creator="synthgov demo", intended_uses=["learning synthgov", "testing software that reads CPS-like tables"],
-            prohibited_uses=["drawing conclusions about real individuals", "official statistics"],
-            assumptions=["the 1988 CPS extract stands for a sensitive table"], overwrite=True)
-        check = verify(release.path)
-        out.print(f"release: {release.path} (signed by key {release.key_id[:16]}…; "
-                  f"verify: {'OK' if check.ok else ', '.join(check.codes)})", markup=False, highlight=False)
-        out.print(f"total seconds: {time.perf_counter() - started:.1f}")
+        _demo.run(seed=seed, cli=sys.modules[__name__])
 
 
 @app.command("generators")

@@ -273,6 +273,18 @@ def test_demo_writes_table_schema_model_and_report_to_the_workspace(tmp_path):
     card = (release / "card.md").read_text()
     assert card.startswith("# Synthetic CPS1988 wages") and "Name: CPS1988 training split" in card
     assert pd.read_parquet(release / "data.parquet").equals(df)
+    # the poisoning screen ran before fitting, and the sharing and accountability steps after packaging
+    assert "suspicious rows of 22,524" in text
+    assert "suggested classes: personal:financial" in text
+    assert "[denied-party] 1 possible match(es) for 'Zentrova Dinamiks Limited'" in text
+    from synthgov.catalog import open_catalog
+
+    cat = open_catalog()
+    (rel,) = cat.list("release")
+    assert rel.generation == 1 and cat.ledger.verify().ok and cat.check() == []
+    actions = [cat.ledger.event(i).action for i in range(cat.ledger.size())]
+    assert actions.count("share decision") == 2 and "package" in actions and "classify" in actions
+    assert f"ledger: {len(actions)} events, hash chain and Merkle tree verified" in text
     assert not (tmp_path / ".synthgov").exists()
 
 
