@@ -67,12 +67,12 @@ def _fingerprint(data, digest: str, name: str | None, schema=None):
                                 "digest_method": "sha256 over column names, dtypes and pandas row hashes (index excluded)"})
 
 
-def _training_input(session, cat, data, *, name: str | None, schema=None) -> str:
+def _training_input(session, data, *, name: str | None, schema=None) -> str:
     """The catalog id of a training or reference table: a known dataset or release, else a new real source."""
     from .provenance.source import SourceFingerprint
 
     digest = data.sha256 if isinstance(data, SourceFingerprint) else table_digest(data)
-    known = cat.find_dataset(digest)
+    known = session.find_dataset(digest)  # the session's own view: it sees what this step added
     if known is not None:
         return known.id
     return session.add_source(_fingerprint(data, digest, name, schema))
@@ -146,7 +146,7 @@ def record_generation(*, catalog, source, synthesizer, output: pd.DataFrame, out
         written = output if output_path is None else table_digest(output_path)
         digest = written if isinstance(written, str) else table_digest(output)
         with cat.session(actor=actor) as s:
-            trained_on = _training_input(s, cat, source, name=source_name,
+            trained_on = _training_input(s, source, name=source_name,
                                          schema=getattr(synthesizer, "schema_", None))
             syn = _synthesizer(s, synthesizer, [trained_on], model_path=model_path)
             ds = s.add_dataset(sha256=digest, name=Path(output_path).name if output_path else "synthetic table",
@@ -167,18 +167,18 @@ def record_evaluation(*, catalog, report, real, synthetic, holdout=None, actor: 
         summary = {"verdict": doc.get("verdict"), "metrics": len(doc.get("metrics", [])),
                    "failed": sorted(n for n, v in report.verdicts.items() if v == "fail")}
         with cat.session(actor=actor) as s:
-            real_id = _training_input(s, cat, real, name="real table")
+            real_id = _training_input(s, real, name="real table")
             synth_digest = table_digest(synthetic)
-            known = cat.find_dataset(synth_digest)
+            known = s.find_dataset(synth_digest)
             synth_id = known.id if known is not None else s.add_dataset(
                 sha256=synth_digest, name="synthetic table", rows=len(synthetic), columns=synthetic.shape[1],
                 synthetic_share=_share(synthetic))
-            holdout_id = None if holdout is None else _training_input(s, cat, holdout, name="holdout table")
+            holdout_id = None if holdout is None else _training_input(s, holdout, name="holdout table")
             return s.add_evaluation(report_sha256=hashlib.sha256(canonical_json(doc)).hexdigest(), real=real_id,
                                     synthetic=synth_id, holdout=holdout_id, verdict=doc.get("verdict"), summary=summary)
 
 
-def record_release(session, cat, *, release_id: str, path, files: dict[str, str], data: pd.DataFrame, source,
+def record_release(session, *, release_id: str, path, files: dict[str, str], data: pd.DataFrame, source,
                    synthesizer, mode: str, synthetic_share: float, lineage, name: str | None = None,
                    model_path=None, created_key: dict | None = None) -> str:
     """Register a release inside an open session (the caller commits it with the release's own write).
@@ -187,10 +187,10 @@ def record_release(session, cat, *, release_id: str, path, files: dict[str, str]
     """
     if created_key:
         session.log("key create", params={**created_key, "encrypted": False, "replaced": False, "by": "package"})
-    trained_on = _training_input(session, cat, source, name=getattr(source, "name", None))
+    trained_on = _training_input(session, source, name=getattr(source, "name", None))
     syn = _synthesizer(session, synthesizer, [trained_on], model_path=model_path)
     digest = table_digest(data)
-    known = cat.find_dataset(digest)
+    known = session.find_dataset(digest)
     ds = known.id if known is not None and known.kind == "dataset" else session.add_dataset(
         sha256=digest, name=f"{name or release_id} data", rows=len(data), columns=data.shape[1], made_by=syn,
         synthetic_share=synthetic_share)

@@ -504,7 +504,7 @@ def _package(synthetic, out_dir, *, source, synthesizer, report, purpose, creato
             (tmp / ENVELOPE).write_bytes(dsse.dumps(dsse.sign(payload, signer)))
             if cat is not None:  # registered in one transaction before the directory is renamed into place
                 with cat.session() as session:
-                    _register.record_release(session, cat, release_id=release, path=out.resolve(),
+                    _register.record_release(session, release_id=release, path=out.resolve(),
                                              files={**files, ENVELOPE: sha256_file(tmp / ENVELOPE)},
                                              data=read(tmp / DATA_FILE), source=source, synthesizer=synthesizer,
                                              mode=mode, synthetic_share=share, lineage=lineage,
