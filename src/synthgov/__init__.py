@@ -11,8 +11,8 @@ The public API. Everything a user needs is importable from here::
 
 from . import datasets, provenance, testing
 from .errors import (
-    ConditionError,
     CatalogError,
+    ConditionError,
     ConstraintError,
     DependencyError,
     InputError,
@@ -46,8 +46,11 @@ from .evaluate import (
     metric_definitions,
     register_metric,
 )
+from .evaluate.collapse import CollapseReport, collapse_test
 from .generators import (
+    BayesNetSynthesizer,
     CopulaSynthesizer,
+    NeuralSynthesizer,
     PrivacyAccount,
     Synthesizer,
     available_synthesizers,
@@ -84,7 +87,7 @@ __all__ = [
     "read", "write", "TableSchema", "Column", "Kind", "infer_schema",
     "PIIDetector", "detect_pii", "register_pii_detector",
     "Inequality", "Range", "Formula", "FixedCombinations",
-    "Synthesizer", "CopulaSynthesizer", "PrivacyAccount", "synthesizer", "available_synthesizers",
+    "Synthesizer", "CopulaSynthesizer", "BayesNetSynthesizer", "NeuralSynthesizer", "PrivacyAccount", "synthesizer", "available_synthesizers",
     "load_synthesizer", "register_synthesizer", "partial", "hybrid", "rebalance",
     "Workspace", "workspace", "datasets", "testing",
     "evaluate", "holdout_split", "Report", "Metric", "MetricResult", "NotComputed", "FAMILIES",
@@ -94,4 +97,5 @@ __all__ = [
     "IntegrityError", "PolicyDenied", "KeyFileError",
     "PolicyError", "NotFoundError", "CatalogError", "LineageDepthError", "DependencyError",
     "provenance", "package", "verify", "watermark", "screen", "ScreenReport",
+    "collapse_test", "CollapseReport",
 ]

@@ -8,9 +8,11 @@ from .base import (
     register_synthesizer,
     synthesizer,
 )
+from .bayesnet import BayesNetSynthesizer
 from .copula import CopulaSynthesizer
+from .neural import NeuralSynthesizer  # torch is imported only when one is made
 
 __all__ = [
-    "Synthesizer", "PrivacyAccount", "CopulaSynthesizer",
+    "Synthesizer", "PrivacyAccount", "CopulaSynthesizer", "NeuralSynthesizer", "BayesNetSynthesizer",
     "available_synthesizers", "load_synthesizer", "register_synthesizer", "synthesizer",
 ]
