@@ -188,6 +188,8 @@ def generate_cmd(
     method: Annotated[str, typer.Option(help="Generator name (see `synthgov generators`).")] = "copula",
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Output .csv/.parquet (default: in the workspace).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed: the same seed gives the same output.")] = None,
+    epsilon: Annotated[float | None, typer.Option(help="Differential privacy budget (bayesnet, neural); "
+                                                  "without it there is no formal privacy guarantee.")] = None,
     schema_path: Annotated[Path | None, typer.Option("--schema", help="Schema JSON (from `synthgov schema -o`).")] = None,
     condition: Annotated[list[str] | None, typer.Option("--condition", "-c", help="COLUMN=VALUE or COLUMN=LOW..HIGH; repeatable.")] = None,
     partial_cols: Annotated[str | None, typer.Option("--partial", help="Replace only these columns (comma-separated).")] = None,
@@ -204,6 +206,8 @@ def generate_cmd(
       synthgov generate data.csv --condition sex=female --condition age=30..40 --out women.csv
 
       synthgov generate data.csv --partial income,diagnosis --out partial.parquet
+
+      synthgov generate data.csv --method bayesnet --epsilon 1 --out private.parquet
     """
     with _errors():
         modes = [m for m, v in (("--partial", partial_cols), ("--hybrid", hybrid_share), ("--rebalance", rebalance_col))
@@ -220,7 +224,7 @@ def generate_cmd(
         started = time.perf_counter()
         df = read(data)
         schema = TableSchema.load(schema_path) if schema_path else None
-        syn = synthesizer(method, random_state=seed)
+        syn = synthesizer(method, random_state=seed, **({} if epsilon is None else {"epsilon": epsilon}))
         with _progress() as bar:
             syn.fit(df, schema=schema, progress=bar)
             n = rows or len(df)

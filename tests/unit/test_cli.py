@@ -8,6 +8,7 @@ SYNTHGOV_HOME points there too.
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -276,6 +277,7 @@ def test_demo_writes_table_schema_model_and_report_to_the_workspace(tmp_path):
     # the poisoning screen ran before fitting, and the sharing and accountability steps after packaging
     assert "suspicious rows of 22,524" in text
     assert "suggested classes: personal:financial" in text
+    assert re.search(r"spent epsilon (0\.\d+|1\.000) of 1\.0, delta 1e-06", text)  # the DP step stays within budget
     assert "[denied-party] 1 possible match(es) for 'Zentrova Dinamiks Limited'" in text
     from synthgov.catalog import open_catalog
 
@@ -375,3 +377,17 @@ def test_error_message_with_markup_like_value_is_rendered(cps_csv, tmp_path):
     assert isinstance(result.exception, SystemExit)
     assert "[SG-CONDITION]" in result.output
     assert "[/west]" in flat(result.output)
+
+
+def test_generate_with_epsilon_is_differentially_private_and_says_so(cps_csv, tmp_path):
+    out = tmp_path / "private.parquet"
+    result = _ok(runner.invoke(app, ["generate", str(cps_csv), "--method", "bayesnet", "--epsilon", "1",
+                                     "--rows", "300", "--seed", "0", "--out", str(out)]))
+    assert "differential privacy" in flat(result.output) and "no formal privacy guarantee" not in result.output
+    assert len(pd.read_parquet(out)) == 300
+    refused = runner.invoke(app, ["generate", str(cps_csv), "--epsilon", "1", "--out", str(tmp_path / "x.csv")])
+    assert refused.exit_code == 1 and "SG-PARAMETER" in refused.output and "epsilon" in refused.output
+    assert not (tmp_path / "x.csv").exists()
+    bad = runner.invoke(app, ["generate", str(cps_csv), "--method", "bayesnet", "--epsilon", "-1",
+                              "--out", str(tmp_path / "y.csv")])
+    assert bad.exit_code == 1 and "SG-PARAMETER" in bad.output and not (tmp_path / "y.csv").exists()

@@ -224,7 +224,13 @@ def synthesizer(name: str, **params: Any) -> Synthesizer:
     registry = available_synthesizers()
     if name not in registry:
         raise ParameterError(f"unknown generator {name!r}", hint=f"available: {', '.join(registry) or 'none'}")
-    return registry[name](**params)
+    cls = registry[name]
+    accepted = set(cls._param_names()) if isinstance(cls, type) and issubclass(cls, Synthesizer) else None
+    unknown = sorted(set(params) - accepted) if accepted is not None else []
+    if unknown:
+        raise ParameterError(f"the {name!r} generator has no parameter {', '.join(unknown)}",
+                             hint=f"its parameters: {', '.join(sorted(accepted))}")
+    return cls(**params)
 
 
 def load_synthesizer(path: str | os.PathLike) -> Synthesizer:
