@@ -405,17 +405,9 @@ class CollapseReport:
     @classmethod
     def from_json(cls, source: str | os.PathLike) -> CollapseReport:
         """Read a report from JSON text or from a file path."""
-        text = source
-        if not (isinstance(source, str) and source.lstrip().startswith("{")):
-            path = Path(source)
-            if not path.is_file():
-                raise InputError(f"no collapse report at {path}", hint="pass the path of a collapse.json file")
-            text = path.read_text(encoding="utf-8")
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"the collapse report is not valid JSON: {exc}") from None
-        return cls.from_dict(doc)
+        from .report import read_json_document
+
+        return cls.from_dict(read_json_document(source, what="collapse report", file="collapse.json"))
 
     # -- HTML --------------------------------------------------------------------------
     def to_html(self, path: str | os.PathLike | None = None) -> str:

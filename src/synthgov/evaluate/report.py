@@ -182,17 +182,7 @@ class Report:
     @classmethod
     def from_json(cls, source: str | os.PathLike) -> Report:
         """Read a report from JSON text or from a file path."""
-        text = source
-        if not (isinstance(source, str) and source.lstrip().startswith("{")):
-            path = Path(source)
-            if not path.is_file():
-                raise InputError(f"no report at {path}", hint="pass the path of a report.json file")
-            text = path.read_text(encoding="utf-8")
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"the report is not valid JSON: {exc}") from None
-        return cls.from_dict(doc)
+        return cls.from_dict(read_json_document(source, what="report", file="report.json"))
 
     # -- HTML --------------------------------------------------------------------------
     def to_html(self, path: str | os.PathLike | None = None) -> str:
@@ -211,3 +201,17 @@ class Report:
             **{family: {n: r.value for n, r in metrics.items() if r.computed}
                for family, metrics in self.scores.items()},
         }
+
+
+def read_json_document(source: str | os.PathLike, *, what: str, file: str) -> Any:
+    """Parse JSON text, or the JSON file at a path; InputError naming ``what`` when there is none or it is not JSON."""
+    text = source
+    if not (isinstance(source, str) and source.lstrip().startswith("{")):
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"no {what} at {path}", hint=f"pass the path of a {file} file")
+        text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"the {what} is not valid JSON: {exc}") from None

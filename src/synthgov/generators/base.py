@@ -109,6 +109,18 @@ class Synthesizer(ABC):
     def is_fitted(self) -> bool:
         return getattr(self, "schema_", None) is not None
 
+    def _sample_setup(self, n, conditions, random_state) -> tuple[int, np.random.Generator]:
+        """``sample``'s shared checks: the row count (``None`` with one condition row per sample) and the RNG."""
+        if isinstance(conditions, pd.DataFrame):
+            if n is None:
+                n = len(conditions)
+            elif n != len(conditions):
+                raise ParameterError(f"n={n} but conditions has {len(conditions)} rows", hint="leave n out or make them equal")
+        if n is None or isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ParameterError(f"n must be a positive integer, got {n!r}", hint="ask for at least one row")
+        seed = check_random_state(random_state)
+        return int(n), np.random.default_rng(seed) if seed is not None else self._rng
+
     def _check_fitted(self) -> None:
         if not self.is_fitted:
             raise NotFittedError(

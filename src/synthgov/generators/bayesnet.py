@@ -393,16 +393,7 @@ class BayesNetSynthesizer(Synthesizer):
                progress: ProgressCallback | None = None) -> pd.DataFrame:
         """Draw ``n`` rows; ``conditions`` as for :class:`~synthgov.CopulaSynthesizer` (dict or one row per sample)."""
         self._check_fitted()
-        if isinstance(conditions, pd.DataFrame):
-            if n is None:
-                n = len(conditions)
-            elif n != len(conditions):
-                raise ParameterError(f"n={n} but conditions has {len(conditions)} rows", hint="leave n out or make them equal")
-        if n is None or isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ParameterError(f"n must be a positive integer, got {n!r}", hint="ask for at least one row")
-        n = int(n)
-        seed = check_random_state(random_state)
-        rng = np.random.default_rng(seed) if seed is not None else self._rng
+        n, rng = self._sample_setup(n, conditions, random_state)
         evidence, forced, ranges = self._evidence(conditions, n)
         sizes = [c.n_codes for c in self.columns_]
         if not isinstance(conditions, pd.DataFrame):

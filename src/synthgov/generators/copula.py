@@ -423,16 +423,7 @@ class CopulaSynthesizer(Synthesizer):
                 continues (so two calls give different rows, reproducibly).
         """
         self._check_fitted()
-        if isinstance(conditions, pd.DataFrame):
-            if n is None:
-                n = len(conditions)
-            elif n != len(conditions):
-                raise ParameterError(f"n={n} but conditions has {len(conditions)} rows", hint="leave n out or make them equal")
-        if n is None or isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ParameterError(f"n must be a positive integer, got {n!r}", hint="ask for at least one row")
-        n = int(n)
-        seed = check_random_state(random_state)
-        rng = np.random.default_rng(seed) if seed is not None else self._rng
+        n, rng = self._sample_setup(n, conditions, random_state)
         bounds, forced, clips = self._conditions(conditions, n, rng)
         chol = np.linalg.cholesky(self.corr_) if self.corr_.size else None
         decoded = [np.empty(n, dtype=np.int64 if isinstance(dim.marginal, Categorical) else np.float64)

@@ -289,16 +289,7 @@ class NeuralSynthesizer(Synthesizer):
         """Draw ``n`` rows; ``conditions`` as in :meth:`CopulaSynthesizer.sample` (equality, ranges, None, per row)."""
         self._check_fitted()
         torch = _torch()
-        if isinstance(conditions, pd.DataFrame):
-            if n is None:
-                n = len(conditions)
-            elif n != len(conditions):
-                raise ParameterError(f"n={n} but conditions has {len(conditions)} rows", hint="leave n out or make them equal")
-        if n is None or isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ParameterError(f"n must be a positive integer, got {n!r}", hint="ask for at least one row")
-        n = int(n)
-        seed = check_random_state(random_state)
-        rng = np.random.default_rng(seed) if seed is not None else self._rng
+        n, rng = self._sample_setup(n, conditions, random_state)
         cond = Conditions.build(self, conditions, n)
         order = list(range(len(self.groups_)))
         if self.flexible > 0:  # conditioned columns first: the heads were trained for such orders
