@@ -159,10 +159,13 @@ def record_evaluation(*, catalog, report, real, synthetic, holdout=None, actor: 
                       workspace=None) -> str | None:
     """Register an evaluation: the real, synthetic and holdout tables (by digest) and the report's digest."""
     from .provenance.dsse import canonical_json
+    from .table.io import read
 
     with catalog_of(catalog, workspace=workspace) as cat:
         if cat is None:
             return None
+        real, synthetic, holdout = (x if x is None or isinstance(x, pd.DataFrame) else read(x)
+                                    for x in (real, synthetic, holdout))
         doc = report.to_dict()
         summary = {"verdict": doc.get("verdict"), "metrics": len(doc.get("metrics", [])),
                    "failed": sorted(n for n, v in report.verdicts.items() if v == "fail")}
