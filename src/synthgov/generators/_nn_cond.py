@@ -14,8 +14,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from ..errors import ConditionError, ParameterError
+from ..errors import ConditionError
 from ._nn_encode import CategoricalTokens, DiscreteTokens, NumericTokens
+from .base import condition_items
 
 __all__ = ["Conditions"]
 
@@ -45,13 +46,7 @@ class Conditions:
         cond = cls(syn, n)
         if conditions is None:
             return cond
-        per_row = isinstance(conditions, pd.DataFrame)
-        if per_row:
-            items = [(c, conditions[c].reset_index(drop=True)) for c in conditions.columns]
-        elif isinstance(conditions, dict):
-            items = list(conditions.items())
-        else:
-            raise ParameterError("conditions must be a dict {column: value or (low, high)} or a DataFrame with one row per sample")
+        per_row, items = condition_items(conditions)
         combos: dict = {}
         for column, value in items:
             combo = syn.codec_.combination_for(column) if column in syn.schema_ else None

@@ -30,6 +30,7 @@ import pandas as pd
 from .._atomic import atomic_dir
 from .._plugins import load_entry_points
 from ..errors import (
+    InputError,
     ModelFileError,
     NotFittedError,
     OutputError,
@@ -67,6 +68,19 @@ class PrivacyAccount:
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "steps": list(self.steps)}
+
+
+#: Fewest rows any generator fits on.
+MIN_ROWS = 2
+
+
+def condition_items(conditions) -> tuple[bool, list[tuple[str, object]]]:
+    """``(per_row, [(column, value), ...])`` of sampling conditions: a dict, or a DataFrame with one row per sample."""
+    if isinstance(conditions, pd.DataFrame):
+        return True, [(c, conditions[c].reset_index(drop=True)) for c in conditions.columns]
+    if isinstance(conditions, dict):
+        return False, list(conditions.items())
+    raise ParameterError("conditions must be a dict {column: value or (low, high)} or a DataFrame with one row per sample")
 
 
 def check_random_state(value: Any, name: str = "random_state") -> int | None:
@@ -108,6 +122,22 @@ class Synthesizer(ABC):
     @property
     def is_fitted(self) -> bool:
         return getattr(self, "schema_", None) is not None
+
+    @staticmethod
+    def _training_frame(data) -> pd.DataFrame:
+        """``fit``'s input as a checked DataFrame (a path is read; read() checks what it reads), of at least 2 rows."""
+        from ..table.infer import check_frame
+        from ..table.io import read
+
+        if isinstance(data, pd.DataFrame):
+            check_frame(data)
+            df = data
+        else:
+            df = read(data)
+        if len(df) < MIN_ROWS:
+            raise InputError(f"the table has {len(df)} row(s); a synthesizer needs at least {MIN_ROWS}",
+                             hint="provide more rows")
+        return df
 
     def _sample_setup(self, n, conditions, random_state) -> tuple[int, np.random.Generator]:
         """``sample``'s shared checks: the row count (``None`` with one condition row per sample) and the RNG."""

@@ -50,9 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ConditionError, InputError, ModelFileError, ParameterError, PrivacyBudgetError
-from ..table.infer import check_frame
-from ..table.io import read
+from ..errors import ConditionError, ModelFileError, ParameterError, PrivacyBudgetError
 from ..table.schema import TableSchema
 from ._accountant import ZCDPAccountant, epsilon_for
 from ._bn_columns import CategoricalColumn, NumericColumn, column_from_state
@@ -61,11 +59,10 @@ from ._bn_sample import Evidence, check_possible, sample_codes
 from ._bn_structure import exact_tables, learn_exact, learn_private
 from ._codec import TableCodec
 from ._dp import discrete_gaussian, gaussian_sigma2
-from .base import PrivacyAccount, ProgressCallback, Synthesizer, check_random_state
+from .base import PrivacyAccount, ProgressCallback, Synthesizer, check_random_state, condition_items
 
 __all__ = ["BayesNetSynthesizer"]
 
-MIN_ROWS = 2
 STATE_VERSION = 1
 #: Shares of the zCDP budget: public facts (when some must be derived), then of the rest.
 SHARE_DOMAIN, SHARE_ONE_WAY, SHARE_SELECT = Fraction(2, 10), Fraction(3, 10), Fraction(2, 10)
@@ -147,13 +144,7 @@ class BayesNetSynthesizer(Synthesizer):
 
     # -- fit -------------------------------------------------------------------------
     def fit(self, data, *, schema=None, progress: ProgressCallback | None = None) -> BayesNetSynthesizer:
-        if isinstance(data, pd.DataFrame):
-            check_frame(data)
-            df = data
-        else:
-            df = read(data)
-        if len(df) < MIN_ROWS:
-            raise InputError(f"the table has {len(df)} row(s); a synthesizer needs at least {MIN_ROWS}", hint="provide more rows")
+        df = self._training_frame(data)
         given = schema is not None
         if schema is None:
             schema = TableSchema.infer(df)
@@ -290,13 +281,7 @@ class BayesNetSynthesizer(Synthesizer):
         ranges: dict[str, tuple[float, float]] = {}
         if conditions is None:
             return evidence, forced, ranges
-        per_row = isinstance(conditions, pd.DataFrame)
-        if per_row:
-            items = [(c, conditions[c].reset_index(drop=True)) for c in conditions.columns]
-        elif isinstance(conditions, dict):
-            items = list(conditions.items())
-        else:
-            raise ParameterError("conditions must be a dict {column: value or (low, high)} or a DataFrame with one row per sample")
+        per_row, items = condition_items(conditions)
         for name, value in items:
             mc = self.codec_.model_column_for(name)
             if mc.source != name or self.codec_.combination_for(name) is not None:

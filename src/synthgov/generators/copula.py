@@ -35,10 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from ..errors import ConditionError, InputError, ParameterError
+from ..errors import ConditionError, ParameterError
 from ..table.constraints import Constraint, constraint_from_dict
-from ..table.infer import check_frame
-from ..table.io import read
 from ..table.schema import TableSchema
 from ._codec import ModelColumn, TableCodec
 from ._gaussian import (
@@ -57,11 +55,10 @@ from ._marginals import (
     fit_numeric,
     marginal_from_state,
 )
-from .base import ProgressCallback, Synthesizer, check_random_state
+from .base import ProgressCallback, Synthesizer, check_random_state, condition_items
 
 __all__ = ["CopulaSynthesizer"]
 
-MIN_ROWS = 2
 CHUNK = 100_000
 #: Pairs of columns with at most this many levels get their latent correlation solved exactly.
 EXACT_LEVELS = 16
@@ -144,14 +141,7 @@ class CopulaSynthesizer(Synthesizer):
 
     # -- fit -----------------------------------------------------------------
     def fit(self, data, *, schema=None, progress: ProgressCallback | None = None) -> CopulaSynthesizer:
-        if isinstance(data, pd.DataFrame):
-            check_frame(data)  # read() checks what it reads; a DataFrame is checked here
-            df = data
-        else:
-            df = read(data)
-        if len(df) < MIN_ROWS:
-            raise InputError(f"the table has {len(df)} row(s); a synthesizer needs at least {MIN_ROWS}",
-                             hint="provide more rows")
+        df = self._training_frame(data)
         if schema is None:
             schema = TableSchema.infer(df)
         elif not isinstance(schema, TableSchema):
@@ -232,13 +222,7 @@ class CopulaSynthesizer(Synthesizer):
         clips: dict[str, tuple[float, float]] = {}
         if conditions is None:
             return bounds, forced, clips
-        per_row = isinstance(conditions, pd.DataFrame)
-        if per_row:
-            items = [(c, conditions[c].reset_index(drop=True)) for c in conditions.columns]
-        elif isinstance(conditions, dict):
-            items = list(conditions.items())
-        else:
-            raise ParameterError("conditions must be a dict {column: value or (low, high)} or a DataFrame with one row per sample")
+        per_row, items = condition_items(conditions)
         combos: dict[Any, dict[str, Any]] = {}
         for column, value in items:
             combo = self.codec_.combination_for(column) if column in self.schema_ else None

@@ -51,8 +51,6 @@ import pandas as pd
 
 from ..errors import DependencyError, InputError, ModelFileError, ParameterError, PrivacyBudgetError
 from ..table.constraints import Constraint, constraint_from_dict
-from ..table.infer import check_frame
-from ..table.io import read
 from ..table.schema import Kind, TableSchema
 from ._codec import TableCodec
 from ._nn_cond import Conditions
@@ -61,7 +59,6 @@ from .base import PrivacyAccount, ProgressCallback, Synthesizer, check_random_st
 
 __all__ = ["NeuralSynthesizer"]
 
-MIN_ROWS = 2
 CHUNK = 20_000
 #: Version of the saved state; a model saved by a newer synthgov is refused.
 NEURAL_FORMAT = 1
@@ -168,13 +165,7 @@ class NeuralSynthesizer(Synthesizer):
         torch = _torch()
         from ._nn_model import ARNet, torch_session, train
 
-        if isinstance(data, pd.DataFrame):
-            check_frame(data)
-            df = data
-        else:
-            df = read(data)
-        if len(df) < MIN_ROWS:
-            raise InputError(f"the table has {len(df)} row(s); a synthesizer needs at least {MIN_ROWS}", hint="provide more rows")
+        df = self._training_frame(data)
         dp = self.epsilon is not None
         if dp and schema is None:
             raise ParameterError(
