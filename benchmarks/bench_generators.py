@@ -38,8 +38,10 @@ Run (from the repository root; SDV is Business-Source-licensed and lives only he
     .venv-bench/bin/python benchmarks/bench_generators.py --datasets cps1988 --tools neural,tvae --quick
 
 Options: ``--datasets``, ``--tools``, ``--timeout`` (seconds per cell, default 1800),
-``--threads`` (torch / BLAS threads in every child, default 2), ``--fit-rows N`` (random subset
-of the training rows), ``--quick`` (fit on 3,000 rows; peers with short training), ``--json FILE``.
+``--tool-timeout TOOL=SECONDS`` (another limit for one tool, repeatable), ``--threads`` (torch / BLAS threads in every child, default 2), ``--fit-rows N`` (random subset
+of the training rows), ``--quick`` (fit on 3,000 rows; peers with short training), ``--json FILE``
+(one JSON line written as each cell ends, so an interrupted run keeps its figures) and
+``--table FILE [FILE ...]`` (print the table and verdict of earlier ``--json`` files).
 """
 
 from __future__ import annotations
@@ -251,10 +253,11 @@ def run_cell(tool: str, dataset: str, args) -> dict:
         cmd += ["--fit-rows", str(args.fit_rows)]
     if args.quick:
         cmd += ["--quick"]
+    limit = args.tool_timeouts.get(tool, args.timeout)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
     except subprocess.TimeoutExpired:
-        return {**base, "error": f"timed out after {args.timeout} s"}
+        return {**base, "error": f"timed out after {limit} s"}
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("{"):
             return json.loads(line)
@@ -306,10 +309,13 @@ def main() -> None:
     p.add_argument("--datasets", default=",".join(DATASETS))
     p.add_argument("--tools", default=",".join(TOOLS))
     p.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    p.add_argument("--tool-timeout", action="append", default=[], metavar="TOOL=SECONDS",
+                   help="a different limit for one tool's cells (repeatable), e.g. aim=900")
     p.add_argument("--threads", type=int, default=2, help="torch / BLAS threads in each child")
     p.add_argument("--fit-rows", type=int, default=None)
     p.add_argument("--quick", action="store_true", help="smoke run: 3,000 training rows, short peer training")
-    p.add_argument("--json", help="write raw results (JSON lines) here")
+    p.add_argument("--json", help="write raw results (JSON lines) here, one line as each cell ends")
+    p.add_argument("--table", nargs="+", metavar="JSONL", help="only print the table and verdict of earlier --json files")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--tool", help=argparse.SUPPRESS)
     p.add_argument("--dataset", help=argparse.SUPPRESS)
@@ -317,11 +323,24 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args)), flush=True)
         return
+    if args.table:
+        results = []
+        for path in args.table:
+            with open(path) as fh:
+                results += [json.loads(line) for line in fh if line.strip()]
+        print(table(results))
+        print()
+        print(verdict(results))
+        return
+    try:
+        args.tool_timeouts = {k: int(v) for k, v in (item.split("=", 1) for item in args.tool_timeout)}
+    except ValueError:
+        p.error("--tool-timeout takes TOOL=SECONDS, e.g. aim=900")
     if args.quick and not args.fit_rows:
         args.fit_rows = 3000
     datasets = [d for d in args.datasets.split(",") if d]
     tools = [t for t in args.tools.split(",") if t]
-    unknown = sorted(set(datasets) - set(DATASETS)) + sorted(set(tools) - set(TOOLS))
+    unknown = sorted(set(datasets) - set(DATASETS)) + sorted((set(tools) | set(args.tool_timeouts)) - set(TOOLS))
     if unknown:
         p.error(f"unknown dataset/tool: {', '.join(unknown)}")
     load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -329,16 +348,21 @@ def main() -> None:
           f"load {load_avg:.1f}; threads {args.threads}; fit on {args.fit_rows or 'all'} training rows"
           f"{' (quick)' if args.quick else ''}", flush=True)
     results = []
-    for ds in datasets:
-        for tool in tools:
-            print(f"  {ds} / {tool} ...", end=" ", flush=True)
-            t0 = time.perf_counter()
-            res = run_cell(tool, ds, args)
-            print(f"{time.perf_counter() - t0:.0f} s" + (f"  {res['error']}" if "error" in res else ""), flush=True)
-            results.append(res)
-    if args.json:
-        with open(args.json, "w") as fh:
-            fh.writelines(json.dumps(r) + "\n" for r in results)
+    sink = open(args.json, "w") if args.json else None  # noqa: SIM115 - one line per finished cell
+    try:
+        for ds in datasets:
+            for tool in tools:
+                print(f"  {ds} / {tool} ...", end=" ", flush=True)
+                t0 = time.perf_counter()
+                res = run_cell(tool, ds, args)
+                print(f"{time.perf_counter() - t0:.0f} s" + (f"  {res['error']}" if "error" in res else ""), flush=True)
+                results.append(res)
+                if sink:
+                    sink.write(json.dumps(res) + "\n")
+                    sink.flush()
+    finally:
+        if sink:
+            sink.close()
     print()
     print(table(results))
     print()
