@@ -41,7 +41,10 @@ Options: ``--datasets``, ``--tools``, ``--timeout`` (seconds per cell, default 1
 ``--tool-timeout TOOL=SECONDS`` (another limit for one tool, repeatable), ``--threads`` (torch / BLAS threads in every child, default 2), ``--fit-rows N`` (random subset
 of the training rows), ``--quick`` (fit on 3,000 rows; peers with short training), ``--json FILE``
 (one JSON line written as each cell ends, so an interrupted run keeps its figures) and
-``--table FILE [FILE ...]`` (print the table and verdict of earlier ``--json`` files).
+``--table FILE [FILE ...]`` (print the table and verdict of earlier ``--json`` files), ``--keep DIR``
+(also write every synthetic table to ``DIR/DATASET-TOOL.parquet``). mostlyai-engine writes
+``_RARE_`` for rare values it protects, also in a date column it modelled as categories; in a
+numeric or date column those are read as missing, and the note says how many.
 """
 
 from __future__ import annotations
@@ -171,7 +174,11 @@ def fit_sample(tool: str, train, metadata: dict, quick: bool, threads: int):
             t1 = time.perf_counter()
             out = model.sample(n_samples=n)
             t2 = time.perf_counter()
-        return t1 - t0, t2 - t1, out, version("mostlyai-engine"), 0.0, "max_epochs=5 (quick)" if quick else ""
+        notes = ["max_epochs=5 (quick)"] if quick else []
+        rare = rare_as_missing(train, out)
+        if rare:
+            notes.append("_RARE_ read as missing in " + ", ".join(f"{c} ({k:,})" for c, k in rare.items()))
+        return t1 - t0, t2 - t1, out, version("mostlyai-engine"), 0.0, "; ".join(notes)
     # smartnoise AIM / MST in their own virtualenv
     with tempfile.TemporaryDirectory() as tmp:
         src, dst, meta = (os.path.join(tmp, f) for f in ("train.csv", "synthetic.csv", "timings.json"))
@@ -197,6 +204,23 @@ def fit_sample(tool: str, train, metadata: dict, quick: bool, threads: int):
     child_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     note = "epsilon=1" + (f"; not modelled: {', '.join(info['dropped_columns'])}" if info.get("dropped_columns") else "")
     return info["fit_seconds"], info["sample_seconds"], out, info["versions"]["smartnoise-synth"], child_mib, note
+
+
+def rare_as_missing(train, out) -> dict[str, int]:
+    """mostlyai-engine writes ``_RARE_`` for values it protects as rare, also in a date column it
+    modelled as categories; where the real column holds numbers or dates, read it as missing
+    (our evaluate() refuses a date column holding text). Returns {column: values replaced}."""
+    import synthgov as sg
+
+    schema = sg.TableSchema.infer(train)
+    replaced = {}
+    for col in out.columns:
+        if col in train.columns and schema[col].kind in (sg.Kind.NUMERIC, sg.Kind.DATETIME):
+            hit = out[col].astype(str) == "_RARE_"
+            if hit.any():
+                out[col] = out[col].mask(hit)
+                replaced[col] = int(hit.sum())
+    return replaced
 
 
 def sdmetrics_quality(real, synth, metadata: dict) -> float:
@@ -229,6 +253,14 @@ def child(args) -> dict:
     metadata = metadata_for(train)
     fit_s, sample_s, out, version, child_mib, note = fit_sample(args.tool, train, metadata, args.quick, args.threads)
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, child_mib)
+    if args.keep:  # the synthetic table, for a later look (Parquet, written to a temporary name first)
+        os.makedirs(args.keep, exist_ok=True)
+        path = os.path.join(args.keep, f"{args.dataset}-{args.tool}.parquet")
+        kept = out.copy()
+        for c in kept.select_dtypes(include="object").columns:  # mixed Python objects: text, missing kept missing
+            kept[c] = kept[c].where(kept[c].isna(), kept[c].astype(str))
+        kept.to_parquet(path + ".tmp", index=False)
+        os.replace(path + ".tmp", path)
     res = {"dataset": args.dataset, "tool": args.tool, "version": version, "train_rows": len(train),
            "columns": train.shape[1], "fit_s": fit_s, "sample_s": sample_s, "peak_rss_mib": peak, "note": note}
     try:
@@ -253,6 +285,8 @@ def run_cell(tool: str, dataset: str, args) -> dict:
         cmd += ["--fit-rows", str(args.fit_rows)]
     if args.quick:
         cmd += ["--quick"]
+    if args.keep:
+        cmd += ["--keep", args.keep]
     limit = args.tool_timeouts.get(tool, args.timeout)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
@@ -315,6 +349,7 @@ def main() -> None:
     p.add_argument("--fit-rows", type=int, default=None)
     p.add_argument("--quick", action="store_true", help="smoke run: 3,000 training rows, short peer training")
     p.add_argument("--json", help="write raw results (JSON lines) here, one line as each cell ends")
+    p.add_argument("--keep", metavar="DIR", help="also write each synthetic table to DIR/DATASET-TOOL.parquet")
     p.add_argument("--table", nargs="+", metavar="JSONL", help="only print the table and verdict of earlier --json files")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--tool", help=argparse.SUPPRESS)

@@ -166,16 +166,22 @@ def _mixed_error(name: str, bad: pd.Series, total: int, what: str, hint: str) ->
 
 
 def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
-    """Parse text datetimes with ``fmt`` (falling back to pandas' mixed parser); unparsable become NaT."""
+    """Parse text datetimes with ``fmt`` (falling back to pandas' mixed parser); unparsable become NaT.
+
+    Times that carry a zone are converted to UTC and the zone dropped; naive times are kept as
+    written, so a column mixing both (or holding no value at all) still parses.
+    """
     uniq = pd.Series(values.dropna().unique())
+    if uniq.empty:
+        return pd.Series(np.full(len(values), np.datetime64("NaT", "ns")), index=values.index, name=values.name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(uniq, format=fmt, errors="coerce") if fmt else pd.to_datetime(uniq, errors="coerce")
+        parsed = pd.to_datetime(uniq, format=fmt, errors="coerce", utc=True) if fmt \
+            else pd.to_datetime(uniq, errors="coerce", utc=True)
         if parsed.isna().any():
-            retry = pd.to_datetime(uniq[parsed.isna()], format="mixed", errors="coerce")
+            retry = pd.to_datetime(uniq[parsed.isna()], format="mixed", errors="coerce", utc=True)
             parsed = parsed.where(parsed.notna(), retry)
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    parsed = parsed.dt.tz_localize(None)
     mapping = pd.Series(parsed.to_numpy(dtype="datetime64[ns]"), index=uniq.to_numpy())
     return pd.Series(values.map(mapping).to_numpy(dtype="datetime64[ns]"), index=values.index, name=values.name)
 

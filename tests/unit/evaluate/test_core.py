@@ -199,6 +199,51 @@ def test_conversion_aligns_types_and_sets_aside_what_is_not_compared():
     assert any("_synthetic" in note for note in data.notes)
 
 
+def test_datetimes_written_with_and_without_a_zone_or_all_missing_are_compared(flights_sample):
+    # a peer's output may write some timestamps naive and some with a zone, or leave a column empty
+    real = flights_sample[["time_hour", "carrier", "dep_delay"]].head(2000).reset_index(drop=True)
+    parsed = pd.to_datetime(real["time_hour"], utc=True)
+    synth = real.copy()
+    synth["time_hour"] = np.where(np.arange(len(real)) % 2 == 0, parsed.dt.strftime("%Y-%m-%d %H:%M:%S"),
+                                  parsed.dt.tz_convert("America/New_York").dt.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    data = EvalData.prepare(real, synth)
+    # every form names the same instant: the converted columns are equal
+    np.testing.assert_array_equal(data.synthetic["time_hour"].to_numpy(), ((parsed - pd.Timestamp("1970-01-01", tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(float))
+    empty = real.assign(time_hour=None)
+    report = sg.evaluate(real, empty, metrics=["missing_similarity"], catalog=False)
+    # an all-missing column is compared, not a crash: time_hour (never missing in real) scores 0
+    assert report["missing_similarity"].details["columns"]["time_hour"]["score"] == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.datetimes(min_value=pd.Timestamp("1900-01-01").to_pydatetime(),
+                             max_value=pd.Timestamp("2200-01-01").to_pydatetime()), min_size=1, max_size=20),
+       st.lists(st.sampled_from(["naive", "Z", "+05:30", "-08:00", "missing"]), min_size=1, max_size=20))
+def test_parsed_datetimes_do_not_depend_on_how_the_zone_is_written(moments, forms):
+    from datetime import timedelta
+
+    from synthgov.table.infer import parse_datetimes
+
+    moments = [pd.Timestamp(m).floor("s") for m in moments]
+    offsets = {"naive": None, "Z": timedelta(0), "+05:30": timedelta(hours=5, minutes=30), "-08:00": timedelta(hours=-8)}
+    text, expect = [], []
+    for i, m in enumerate(moments):
+        form = forms[i % len(forms)]
+        if form == "missing":
+            text.append(None)
+            expect.append(pd.NaT)
+        elif offsets[form] is None:
+            text.append(m.strftime("%Y-%m-%d %H:%M:%S"))
+            expect.append(m)
+        else:
+            local = m + offsets[form]  # m is the UTC instant; written as local wall time with its offset
+            text.append(local.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if form == "Z" else form))
+            expect.append(m)
+    got = parse_datetimes(pd.Series(text, dtype=object), None)
+    assert got.dtype == "datetime64[ns]"
+    assert got.tolist() == expect
+
+
 def test_distance_encoder_is_gower_like():
     real = pd.DataFrame({"x": [0.0, 10.0, 5.0, None], "c": ["a", "b", "a", None]})
     data = EvalData.prepare(real, real)
