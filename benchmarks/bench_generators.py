@@ -54,6 +54,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -288,14 +289,19 @@ def run_cell(tool: str, dataset: str, args) -> dict:
     if args.keep:
         cmd += ["--keep", args.keep]
     limit = args.tool_timeouts.get(tool, args.timeout)
+    # its own process group: a cell over its limit is killed with everything it started (smartnoise
+    # runs in a grandchild that would otherwise keep a core busy through the next cells)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+        stdout, stderr = proc.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return {**base, "error": f"timed out after {limit} s"}
-    for line in reversed(proc.stdout.splitlines()):
+    for line in reversed(stdout.splitlines()):
         if line.startswith("{"):
             return json.loads(line)
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    tail = (stderr or stdout).strip().splitlines()[-3:]
     return {**base, "error": f"exit {proc.returncode}: " + " / ".join(tail)}
 
 
