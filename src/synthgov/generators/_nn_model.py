@@ -49,25 +49,20 @@ class ARNet(nn.Module):
         h1 = F.dropout(F.gelu(torch.einsum("bkh,khg->bkg", z, self.w1[k]) + self.b1[k]), self.dropout, self.training)
         return F.dropout(F.gelu(torch.einsum("bkh,khg->bkg", h1, self.w2[k]) + self.b2[k]), self.dropout, self.training) + h1
 
-    def forward(self, tokens: torch.Tensor, before: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
         """Cross-entropy summed over sub-columns, averaged over rows.
 
-        tokens (B, C) and before (B, C, C) with before[b, k, j] = 1 if j precedes k; ``None`` is
-        the natural order for every row, summed as a running total (C times cheaper than the mask).
+        tokens (B, C) and before (B, C, C) with before[b, k, j] = 1 if j precedes k.
         """
         e = self.emb[tokens + self.offsets]
-        if before is None:
-            ctx = torch.cat([torch.zeros_like(e[:, :1]), torch.cumsum(e[:, :-1], dim=1)], dim=1)
-        else:
-            ctx = torch.bmm(before, e)
-        hidden = self._hidden(ctx + self.query, slice(None))
+        hidden = self._hidden(torch.bmm(before, e) + self.query, slice(None))
         total = 0.0
         for k in range(len(self.cards)):
             logits = hidden[:, k] @ self.wo[k] + self.bo[k]
             total = total + F.cross_entropy(logits, tokens[:, k], reduction="sum")
         return total / tokens.shape[0]
 
-    def loss(self, tokens: torch.Tensor, before: torch.Tensor | None = None) -> torch.Tensor:
+    def loss(self, tokens: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
         return self(tokens, before)
 
     @torch.no_grad()
@@ -115,6 +110,10 @@ def order_masks(groups: torch.Tensor, n_rows: int, flexible: float, gen: torch.G
     return (pos[:, None, :] < pos[:, :, None]).float()
 
 
+def natural_mask(c: int) -> torch.Tensor:
+    return torch.tril(torch.ones(c, c), diagonal=-1)
+
+
 def train(net: ARNet, tokens: np.ndarray, groups: np.ndarray, *, epochs: int, batch_size: int, lr: float,
           flexible: float, patience: int, val_share: float, gen: torch.Generator,
           progress: Callable[[str, int, int], None] | None) -> dict:
@@ -126,6 +125,7 @@ def train(net: ARNet, tokens: np.ndarray, groups: np.ndarray, *, epochs: int, ba
     g = torch.from_numpy(groups)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=max(1, patience // 3))
+    nat = natural_mask(len(groups))
     best, best_state, stale, history = math.inf, None, 0, []
     for epoch in range(epochs):
         net.train()
@@ -133,7 +133,7 @@ def train(net: ARNet, tokens: np.ndarray, groups: np.ndarray, *, epochs: int, ba
         total = 0.0
         for start in range(0, len(fit), batch_size):
             batch = fit[order[start:start + batch_size]]
-            loss = net.loss(batch, order_masks(g, len(batch), flexible, gen) if flexible > 0 else None)
+            loss = net.loss(batch, order_masks(g, len(batch), flexible, gen))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -141,7 +141,7 @@ def train(net: ARNet, tokens: np.ndarray, groups: np.ndarray, *, epochs: int, ba
         train_loss = total / len(fit)
         net.eval()
         with torch.no_grad():
-            val_loss = float(sum(net.loss(val[s:s + 4096]) * len(val[s:s + 4096])
+            val_loss = float(sum(net.loss(val[s:s + 4096], nat.expand(len(val[s:s + 4096]), -1, -1)) * len(val[s:s + 4096])
                                  for s in range(0, n_val, 4096)) / n_val) if n_val else train_loss
         history.append({"epoch": epoch + 1, "train_loss": round(train_loss, 5), "val_loss": round(val_loss, 5)})
         if progress:
