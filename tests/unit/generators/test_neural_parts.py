@@ -95,4 +95,3 @@ def test_noise_calibration_meets_the_target():
     # eps ~2.9 with the older RDP-to-DP conversion (Abadi et al.'s MNIST setting in TF-Privacy); ours is tighter
     eps = epsilon_for(sigma=1.1, q=256 / 60000, steps=60 * 60000 // 256, delta=1e-5)
     assert 2.3 < eps <= 2.93
-
