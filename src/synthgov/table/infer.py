@@ -176,8 +176,7 @@ def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
         return pd.Series(np.full(len(values), np.datetime64("NaT", "ns")), index=values.index, name=values.name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(uniq, format=fmt, errors="coerce", utc=True) if fmt \
-            else pd.to_datetime(uniq, errors="coerce", utc=True)
+        parsed = pd.to_datetime(uniq, format=fmt, errors="coerce", utc=True)  # fmt None: pandas infers it
         if parsed.isna().any():
             retry = pd.to_datetime(uniq[parsed.isna()], format="mixed", errors="coerce", utc=True)
             parsed = parsed.where(parsed.notna(), retry)
